@@ -1,1 +1,96 @@
-use worker::*; #[event(fetch)] async fn fetch(_r: Request, _e: Env, _c: Context) -> Result<Response> { Response::ok("x") }
+//! A Cloudflare Worker serving `PUT /api/v1/list_items/upload_image` (see API.md).
+//!
+//! Pure core (no `worker` types, tested natively): `api`, `auth::session`, `config`,
+//! `fetch::destination`, `image`, `ingest`, `list_item`, `router`.
+//! Thin edge: `edge`, `auth::kv_store`, `fetch::remote`, `store`, `routes`, and this file.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod edge;
+pub mod fetch;
+pub mod image;
+pub mod ingest;
+pub mod list_item;
+pub mod router;
+pub mod routes;
+pub mod store;
+
+use worker::{event, Context, Env, Headers, Request, Response};
+
+use api::envelope::Envelope;
+use api::failure::Failure;
+use api::log::{is_acceptable_request_id, RequestLog};
+use edge::{now_ms, random_hex, var, VarValue};
+use router::{identify, is_disabled, Route};
+use routes::Reply;
+
+#[event(fetch)]
+async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+    console_error_panic_hook::set_once();
+    let started = now_ms();
+    let request_id = match req.headers().get("x-request-id").ok().flatten() {
+        Some(id) if is_acceptable_request_id(&id) => id,
+        _ => random_hex(16).unwrap_or_else(|_| format!("t{}", started as u64)),
+    };
+    let mut log = RequestLog { request_id: request_id.clone(), method: req.method().to_string(), ..Default::default() };
+
+    let reply = match dispatch(&mut req, &env, &ctx, &mut log).await {
+        Ok(reply) => reply,
+        Err(failure) => {
+            log.reason = Some(failure.log_reason());
+            Reply::Envelope(Envelope::failure(&failure))
+        }
+    };
+    let response = match reply {
+        Reply::Envelope(envelope) => {
+            log.status = envelope.status.as_str();
+            envelope_response(&envelope)
+        }
+        Reply::Raw(response) => Ok(response),
+    }
+    .and_then(|response| with_request_id(response, &request_id));
+    log.http_status = response.as_ref().map(Response::status_code).unwrap_or(500);
+    log.total_ms = now_ms() - started;
+    worker::console_log!("{}", log.to_json());
+    response
+}
+
+/// Step 1 of §3 (route, then the deployment switch), then the route's own handler.
+async fn dispatch(req: &mut Request, env: &Env, ctx: &Context, log: &mut RequestLog) -> Result<Reply, Failure> {
+    let route = identify(&req.method().to_string(), &req.path()).ok_or(Failure::RouteNonExistent)?;
+    log.route = Some(route.name());
+    let disabled = match var(env, "DISABLED_ROUTES") {
+        VarValue::Missing => false,
+        VarValue::Text(list) => is_disabled(&route, &list),
+        VarValue::Other(_) => return Err(Failure::IdentifyRequest("DISABLED_ROUTES is not a string".into())),
+    };
+    if disabled {
+        return Err(Failure::RouteNotFound);
+    }
+    match route {
+        Route::UploadImage => routes::upload_image::upload_image(req, env, ctx, log).await.map(Reply::Envelope),
+        Route::UploadImagePreflight => preflight().map(Reply::Raw),
+        Route::Image { key, head_only } => {
+            routes::images::serve_image(req, env, &key, head_only).await.map(Reply::Raw)
+        }
+    }
+}
+
+fn preflight() -> Result<Response, Failure> {
+    let headers = Headers::new();
+    headers.set("Allow", "PUT, OPTIONS").map_err(|e| Failure::Crash(e.to_string()))?;
+    Ok(Response::empty().map_err(|e| Failure::Crash(e.to_string()))?.with_status(204).with_headers(headers))
+}
+
+fn envelope_response(envelope: &Envelope) -> worker::Result<Response> {
+    let headers = Headers::new();
+    headers.set("Content-Type", "application/json; charset=utf-8")?;
+    headers.set("Cache-Control", "no-store")?;
+    Ok(Response::from_bytes(envelope.to_bytes())?.with_status(envelope.http_code()).with_headers(headers))
+}
+
+fn with_request_id(mut response: Response, request_id: &str) -> worker::Result<Response> {
+    response.headers_mut().set("X-Request-Id", request_id)?;
+    Ok(response)
+}

@@ -1,0 +1,240 @@
+//! Request decoding and typed parameters (API.md §1, steps 3, 4 and 6 of §3). Pure.
+
+use serde_json::{Map, Value};
+use url::Url;
+
+use super::failure::Failure;
+use crate::fetch::destination::parse_image_url;
+
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// `application/json`, case-insensitive, parameters (e.g. `charset`) allowed.
+pub fn is_json_content_type(header: Option<&str>) -> bool {
+    header
+        .and_then(|value| value.split(';').next())
+        .map(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
+        .unwrap_or(false)
+}
+
+/// Decoded, untyped params: the JSON body object with the query string merged under it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawParams(Map<String, Value>);
+
+/// Decode the body (at most `MAX_BODY_BYTES`, an empty body counts as `{}`) and merge the query
+/// pairs in; a key present in both is taken from the body.
+pub fn decode<'a>(body: &[u8], query: impl IntoIterator<Item = (String, String)>) -> Result<RawParams, Failure> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(Failure::InvalidEncodedParams("body larger than 64 KiB"));
+    }
+    let text = std::str::from_utf8(body).map_err(|_| Failure::InvalidEncodedParams("body is not UTF-8"))?;
+    let mut params = if text.trim().is_empty() {
+        Map::new()
+    } else {
+        match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(map)) => map,
+            Ok(_) => return Err(Failure::InvalidEncodedParams("body is not a JSON object")),
+            Err(_) => return Err(Failure::InvalidEncodedParams("body is not valid JSON")),
+        }
+    };
+    for (key, value) in query {
+        params.entry(key).or_insert(Value::String(value));
+    }
+    if params.is_empty() {
+        return Err(Failure::NoParamsDecoded);
+    }
+    Ok(RawParams(params))
+}
+
+const MIN_TOKEN_LEN: usize = 16;
+const MAX_TOKEN_LEN: usize = 512;
+
+impl RawParams {
+    fn get(&self, name: &str) -> Option<&Value> {
+        self.0.get(name)
+    }
+
+    /// The session token: the `token` param, else `Authorization: Bearer <token>`.
+    pub fn token<'a>(&'a self, authorization: Option<&'a str>) -> Result<&'a str, Failure> {
+        let token = match self.get("token") {
+            Some(Value::String(token)) => token.as_str(),
+            Some(Value::Null) | None => authorization
+                .and_then(bearer_token)
+                .ok_or(Failure::InvalidToken("no token"))?,
+            Some(_) => return Err(Failure::InvalidToken("token is not a string")),
+        };
+        let well_formed = (MIN_TOKEN_LEN..=MAX_TOKEN_LEN).contains(&token.len())
+            && token.bytes().all(|b| b.is_ascii_alphanumeric() || b"._~+/=-".contains(&b));
+        if well_formed {
+            Ok(token)
+        } else {
+            Err(Failure::InvalidToken("malformed token"))
+        }
+    }
+}
+
+fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Application {
+    PlanoAuth,
+    PlanoOrder,
+    PlanoX2,
+}
+
+/// The typed params of `upload_image`. `view` and `session_view` only have `default`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UploadParams {
+    pub id: i64,
+    pub image_url: Url,
+    pub application: Option<Application>,
+}
+
+fn is_absent(value: Option<&Value>) -> bool {
+    match value {
+        None | Some(Value::Null) => true,
+        Some(Value::String(s)) => s.is_empty(),
+        Some(_) => false,
+    }
+}
+
+/// Step 6 of §3: all missing required params first, then the first invalid one.
+pub fn parse_upload(raw: &RawParams) -> Result<UploadParams, Failure> {
+    let missing: Vec<&'static str> =
+        ["id", "image_url"].into_iter().filter(|name| is_absent(raw.get(name))).collect();
+    if !missing.is_empty() {
+        return Err(Failure::MissingParams(missing));
+    }
+    let application = parse_application(raw.get("application"))?;
+    parse_view("session_view", raw.get("session_view"))?;
+    let id = parse_id(raw.get("id"))?;
+    parse_view("view", raw.get("view"))?;
+    let image_url = match raw.get("image_url") {
+        Some(Value::String(url)) => parse_image_url(url)
+            .map_err(|problem| Failure::InvalidParam { param: "image_url", reason: problem.reason() })?,
+        _ => return Err(Failure::InvalidParam { param: "image_url", reason: "not-a-string" }),
+    };
+    Ok(UploadParams { id, image_url, application })
+}
+
+fn parse_id(value: Option<&Value>) -> Result<i64, Failure> {
+    let invalid = |reason| Failure::InvalidParam { param: "id", reason };
+    let id = match value {
+        Some(Value::Number(n)) => n.as_i64().ok_or_else(|| invalid(if n.is_f64() { "not-an-integer" } else { "out-of-range" }))?,
+        Some(Value::String(s)) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            s.parse::<i64>().map_err(|_| invalid("out-of-range"))?
+        }
+        _ => return Err(invalid("not-an-integer")),
+    };
+    if id > 0 {
+        Ok(id)
+    } else {
+        Err(invalid("out-of-range"))
+    }
+}
+
+fn parse_application(value: Option<&Value>) -> Result<Option<Application>, Failure> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s == "planoauth" => Ok(Some(Application::PlanoAuth)),
+        Some(Value::String(s)) if s == "planoorder" => Ok(Some(Application::PlanoOrder)),
+        Some(Value::String(s)) if s == "planox2" => Ok(Some(Application::PlanoX2)),
+        Some(_) => Err(Failure::InvalidParam { param: "application", reason: "unsupported-value" }),
+    }
+}
+
+fn parse_view(param: &'static str, value: Option<&Value>) -> Result<(), Failure> {
+    match value {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::String(s)) if s == "default" => Ok(()),
+        Some(_) => Err(Failure::InvalidParam { param, reason: "unsupported-value" }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn raw(value: Value) -> RawParams {
+        decode(value.to_string().as_bytes(), []).unwrap()
+    }
+
+    #[test]
+    fn content_type() {
+        assert!(is_json_content_type(Some("application/json")));
+        assert!(is_json_content_type(Some("Application/JSON; charset=utf-8")));
+        assert!(!is_json_content_type(Some("text/plain")));
+        assert!(!is_json_content_type(Some("application/jsonx")));
+        assert!(!is_json_content_type(None));
+    }
+
+    #[test]
+    fn decode_rules() {
+        let too_big = vec![b' '; MAX_BODY_BYTES + 1];
+        for body in [&b"{"[..], b"[1]", b"\"x\"", b"3", &[0xff, 0xfe], &too_big] {
+            assert!(matches!(decode(body, []), Err(Failure::InvalidEncodedParams(_))), "{body:?}");
+        }
+        assert_eq!(decode(b"{}", []), Err(Failure::NoParamsDecoded));
+        assert_eq!(decode(b"", []), Err(Failure::NoParamsDecoded));
+        let merged = decode(br#"{"id": 5}"#, [("id".into(), "6".into()), ("view".into(), "default".into())]).unwrap();
+        assert_eq!(merged.get("id"), Some(&json!(5)));
+        assert_eq!(merged.get("view"), Some(&json!("default")));
+        assert!(decode(b"", [("id".into(), "6".into())]).is_ok());
+    }
+
+    #[test]
+    fn token_sources() {
+        let token = "tok_0123456789abcdef";
+        assert_eq!(raw(json!({"token": token})).token(None), Ok(token));
+        assert_eq!(raw(json!({"id": 1})).token(Some(&format!("Bearer {token}"))), Ok(token));
+        assert_eq!(raw(json!({"token": token})).token(Some("Bearer tok_other_other_other")), Ok(token));
+        assert!(raw(json!({"id": 1})).token(None).is_err());
+        assert!(raw(json!({"id": 1})).token(Some("Basic abc")).is_err());
+        assert!(raw(json!({"token": 12345678901234567_u64})).token(None).is_err());
+        assert!(raw(json!({"token": "short"})).token(None).is_err());
+        assert!(raw(json!({"token": "has space in it 0123"})).token(None).is_err());
+    }
+
+    #[test]
+    fn missing_params_are_all_listed() {
+        assert_eq!(parse_upload(&raw(json!({"token": "x"}))), Err(Failure::MissingParams(vec!["id", "image_url"])));
+        assert_eq!(
+            parse_upload(&raw(json!({"id": null, "image_url": "https://a.b/c.png"}))),
+            Err(Failure::MissingParams(vec!["id"]))
+        );
+        assert_eq!(parse_upload(&raw(json!({"id": 3, "image_url": ""}))), Err(Failure::MissingParams(vec!["image_url"])));
+    }
+
+    #[test]
+    fn id_rules() {
+        let url = "https://example.com/a.png";
+        for good in [json!(1), json!("42"), json!(i64::MAX), json!(i64::MAX.to_string())] {
+            assert!(parse_upload(&raw(json!({"id": good, "image_url": url}))).is_ok(), "{good}");
+        }
+        for bad in [json!(0), json!(-1), json!(1.5), json!("12a"), json!("-3"), json!(" 4"), json!("9223372036854775808"),
+                    json!(u64::MAX), json!(true), json!({}), json!([1])] {
+            let result = parse_upload(&raw(json!({"id": bad, "image_url": url})));
+            assert!(matches!(result, Err(Failure::InvalidParam { param: "id", .. })), "{bad}: {result:?}");
+        }
+    }
+
+    #[test]
+    fn optional_params() {
+        let base = json!({"id": 1, "image_url": "https://example.com/a.png"});
+        let with = |key: &str, value: Value| {
+            let mut v = base.clone();
+            v[key] = value;
+            parse_upload(&raw(v))
+        };
+        assert_eq!(with("application", json!("planox2")).unwrap().application, Some(Application::PlanoX2));
+        assert!(with("view", json!("default")).is_ok());
+        assert!(matches!(with("application", json!("other")), Err(Failure::InvalidParam { param: "application", .. })));
+        assert!(matches!(with("view", json!("full")), Err(Failure::InvalidParam { param: "view", .. })));
+        assert!(matches!(with("session_view", json!(1)), Err(Failure::InvalidParam { param: "session_view", .. })));
+        assert!(matches!(with("image_url", json!(5)), Err(Failure::InvalidParam { param: "image_url", .. })));
+        assert!(matches!(with("image_url", json!("/relative.png")), Err(Failure::InvalidParam { param: "image_url", .. })));
+    }
+}

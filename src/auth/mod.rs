@@ -1,0 +1,2 @@
+pub mod kv_store;
+pub mod session;

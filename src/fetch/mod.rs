@@ -1,0 +1,2 @@
+pub mod destination;
+pub mod remote;

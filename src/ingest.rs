@@ -1,0 +1,132 @@
+//! The bytes of one fetched image on their way to storage: size cap, incremental format
+//! validation, dimension limits and the sha256, decided chunk by chunk as they arrive. Pure.
+
+use sha2::{Digest, Sha256};
+
+use crate::api::failure::UrlFailure;
+use crate::config::Limits;
+use crate::image::{ImageInfo, ImageValidator, Rejection};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcceptedImage {
+    pub info: ImageInfo,
+    pub bytes: u64,
+    pub sha256_hex: String,
+}
+
+pub struct Ingest {
+    limits: Limits,
+    validator: ImageValidator,
+    hasher: Sha256,
+    received: u64,
+    dimensions_checked: bool,
+}
+
+fn rejection(r: Rejection) -> UrlFailure {
+    match r {
+        Rejection::Empty => UrlFailure::Empty,
+        Rejection::UnsupportedType => UrlFailure::UnsupportedType,
+        Rejection::Corrupt => UrlFailure::Corrupt,
+    }
+}
+
+impl Ingest {
+    pub fn new(limits: Limits) -> Self {
+        Ingest { limits, validator: ImageValidator::new(), hasher: Sha256::new(), received: 0, dimensions_checked: false }
+    }
+
+    /// An announced `Content-Length` over the cap is refused before any byte is read.
+    pub fn check_announced_length(&self, length: Option<u64>) -> Result<(), UrlFailure> {
+        match length {
+            Some(length) if length > self.limits.max_image_bytes => Err(UrlFailure::TooLarge),
+            _ => Ok(()),
+        }
+    }
+
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), UrlFailure> {
+        self.received = self.received.saturating_add(chunk.len() as u64);
+        if self.received > self.limits.max_image_bytes {
+            return Err(UrlFailure::TooLarge);
+        }
+        self.validator.push(chunk).map_err(rejection)?;
+        self.hasher.update(chunk);
+        if !self.dimensions_checked {
+            if let Some(info) = self.validator.info() {
+                self.check_dimensions(info)?;
+                self.dimensions_checked = true;
+            }
+        }
+        Ok(())
+    }
+
+    /// Known as soon as the header has been seen: what the object's key and type will be.
+    pub fn info(&self) -> Option<ImageInfo> {
+        self.validator.info()
+    }
+
+    fn check_dimensions(&self, info: ImageInfo) -> Result<(), UrlFailure> {
+        let side = self.limits.max_image_side;
+        let pixels = u64::from(info.width) * u64::from(info.height);
+        if info.width > side || info.height > side || pixels > self.limits.max_image_pixels {
+            Err(UrlFailure::TooManyPixels)
+        } else {
+            Ok(())
+        }
+    }
+
+    pub fn finish(self) -> Result<AcceptedImage, UrlFailure> {
+        let info = self.validator.finish().map_err(rejection)?;
+        Ok(AcceptedImage { info, bytes: self.received, sha256_hex: hex::encode(self.hasher.finalize()) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::ImageFormat;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        std::fs::read(format!("{}/tests/fixtures/images/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    }
+
+    fn ingest(bytes: &[u8], limits: Limits) -> Result<AcceptedImage, UrlFailure> {
+        let mut ingest = Ingest::new(limits);
+        for chunk in bytes.chunks(100) {
+            ingest.push(chunk)?;
+        }
+        ingest.finish()
+    }
+
+    #[test]
+    fn accepts_png_and_jpeg_with_digest() {
+        let png = fixture("sample.png");
+        let accepted = ingest(&png, Limits::default()).unwrap();
+        assert_eq!((accepted.info.format, accepted.info.width, accepted.info.height), (ImageFormat::Png, 64, 48));
+        assert_eq!(accepted.bytes, png.len() as u64);
+        assert_eq!(accepted.sha256_hex, hex::encode(Sha256::digest(&png)));
+        assert_eq!(ingest(&fixture("sample.jpg"), Limits::default()).unwrap().info.format, ImageFormat::Jpeg);
+    }
+
+    #[test]
+    fn limits() {
+        let png = fixture("sample.png");
+        let cap = |max_image_bytes| Limits { max_image_bytes, ..Limits::default() };
+        assert_eq!(ingest(&png, cap(png.len() as u64 - 1)), Err(UrlFailure::TooLarge));
+        assert!(ingest(&png, cap(png.len() as u64)).is_ok());
+        assert_eq!(Ingest::new(cap(10)).check_announced_length(Some(11)), Err(UrlFailure::TooLarge));
+        assert_eq!(Ingest::new(cap(10)).check_announced_length(None), Ok(()));
+        let side = Limits { max_image_side: 63, ..Limits::default() };
+        assert_eq!(ingest(&png, side), Err(UrlFailure::TooManyPixels));
+        let pixels = Limits { max_image_pixels: 64 * 48 - 1, ..Limits::default() };
+        assert_eq!(ingest(&png, pixels), Err(UrlFailure::TooManyPixels));
+        assert!(ingest(&png, Limits { max_image_pixels: 64 * 48, max_image_side: 64, ..Limits::default() }).is_ok());
+    }
+
+    #[test]
+    fn rejections_map_to_reasons() {
+        assert_eq!(ingest(b"", Limits::default()), Err(UrlFailure::Empty));
+        assert_eq!(ingest(&fixture("sample.gif"), Limits::default()), Err(UrlFailure::UnsupportedType));
+        let png = fixture("sample.png");
+        assert_eq!(ingest(&png[..png.len() / 2], Limits::default()), Err(UrlFailure::Corrupt));
+    }
+}

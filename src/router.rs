@@ -1,0 +1,100 @@
+//! (method, path) → route, and the deployment switch `DISABLED_ROUTES` (step 1 of §3). Pure.
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    UploadImage,
+    UploadImagePreflight,
+    Image { key: String, head_only: bool },
+}
+
+const UPLOAD_PATH: &str = "/api/v1/list_items/upload_image";
+const IMAGES_PREFIX: &str = "/images/";
+
+impl Route {
+    /// The name used in `DISABLED_ROUTES`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Route::UploadImage | Route::UploadImagePreflight => "list_items/upload_image",
+            Route::Image { .. } => "images",
+        }
+    }
+}
+
+pub fn identify(method: &str, path: &str) -> Option<Route> {
+    let upload = path == UPLOAD_PATH || path.strip_suffix('/') == Some(UPLOAD_PATH);
+    match method {
+        "PUT" if upload => Some(Route::UploadImage),
+        "OPTIONS" if upload => Some(Route::UploadImagePreflight),
+        "GET" | "HEAD" => path
+            .strip_prefix(IMAGES_PREFIX)
+            .map(|key| Route::Image { key: key.to_string(), head_only: method == "HEAD" }),
+        _ => None,
+    }
+}
+
+/// `DISABLED_ROUTES` is a comma-separated list of route names; spaces are tolerated.
+pub fn is_disabled(route: &Route, disabled_routes: &str) -> bool {
+    disabled_routes.split(',').any(|name| name.trim() == route.name())
+}
+
+/// Keys the worker itself writes: `list_items/<id>/<32 hex>.png|.jpg`. Anything else (path
+/// tricks, other prefixes) never reaches R2.
+pub fn is_image_key(key: &str) -> bool {
+    let mut parts = key.split('/');
+    let (Some("list_items"), Some(id), Some(file), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let Some((stem, ext)) = file.split_once('.') else { return false };
+    !id.is_empty()
+        && id.len() <= 19
+        && id.bytes().all(|b| b.is_ascii_digit())
+        && stem.len() == 32
+        && stem.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        && (ext == "png" || ext == "jpg")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes() {
+        assert_eq!(identify("PUT", "/api/v1/list_items/upload_image"), Some(Route::UploadImage));
+        assert_eq!(identify("PUT", "/api/v1/list_items/upload_image/"), Some(Route::UploadImage));
+        assert_eq!(identify("OPTIONS", "/api/v1/list_items/upload_image"), Some(Route::UploadImagePreflight));
+        assert_eq!(identify("GET", "/api/v1/list_items/upload_image"), None);
+        assert_eq!(identify("PUT", "/api/v1/list_items/upload_image//"), None);
+        assert_eq!(identify("POST", "/api/v1/list_items/upload_image"), None);
+        assert_eq!(identify("PUT", "/api/v1/nope"), None);
+        assert_eq!(identify("HEAD", "/images/a"), Some(Route::Image { key: "a".into(), head_only: true }));
+    }
+
+    #[test]
+    fn disabled_routes() {
+        assert!(is_disabled(&Route::UploadImage, "list_items/upload_image"));
+        assert!(is_disabled(&Route::UploadImage, "x, list_items/upload_image ,y"));
+        assert!(!is_disabled(&Route::UploadImage, ""));
+        assert!(!is_disabled(&Route::UploadImage, "list_items/upload"));
+        assert!(is_disabled(&Route::Image { key: String::new(), head_only: false }, "images"));
+    }
+
+    #[test]
+    fn image_keys() {
+        let hex = "0123456789abcdef0123456789abcdef";
+        assert!(is_image_key(&format!("list_items/12/{hex}.png")));
+        assert!(is_image_key(&format!("list_items/12/{hex}.jpg")));
+        for bad in [
+            format!("list_items/12/{hex}.gif"),
+            format!("list_items/12/{}.png", hex.to_uppercase()),
+            format!("list_items/../{hex}.png"),
+            format!("list_items/12/../12/{hex}.png"),
+            format!("other/12/{hex}.png"),
+            format!("list_items//{hex}.png"),
+            format!("list_items/12/{hex}.png.png"),
+            "list_items/12/x.png".to_string(),
+            String::new(),
+        ] {
+            assert!(!is_image_key(&bad), "{bad}");
+        }
+    }
+}

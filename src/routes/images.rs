@@ -1,0 +1,60 @@
+//! `GET`/`HEAD /images/<key>`: serve a stored object (API.md §6).
+
+use worker::{Env, Headers, Object, Request, Response, ResponseBody};
+
+use crate::api::failure::Failure;
+use crate::router::is_image_key;
+use crate::store::images::ImageBucket;
+
+pub async fn serve_image(req: &Request, env: &Env, key: &str, head_only: bool) -> Result<Response, Failure> {
+    let images = ImageBucket(env.bucket("IMAGES").map_err(|_| Failure::ServiceNotFound("IMAGES"))?);
+    if !is_image_key(key) {
+        return Err(Failure::ImageNotFound);
+    }
+    let object = if head_only { images.head(key).await } else { images.get(key).await };
+    let object = object.map_err(Failure::Crash)?.ok_or(Failure::ImageNotFound)?;
+
+    let etag = object.http_etag();
+    let headers = image_headers(&object, &etag).map_err(|e| Failure::Crash(format!("headers: {e}")))?;
+    let if_none_match = req.headers().get("if-none-match").ok().flatten();
+    if if_none_match.is_some_and(|value| etag_matches(&value, &etag)) {
+        return Ok(Response::empty().map_err(|e| Failure::Crash(e.to_string()))?.with_status(304).with_headers(headers));
+    }
+    let body = match (head_only, object.body()) {
+        (false, Some(body)) => body.response_body().map_err(|e| Failure::Crash(format!("R2 body: {e}")))?,
+        _ => ResponseBody::Empty,
+    };
+    Ok(Response::from_body(body).map_err(|e| Failure::Crash(e.to_string()))?.with_headers(headers))
+}
+
+fn image_headers(object: &Object, etag: &str) -> worker::Result<Headers> {
+    let headers = Headers::new();
+    let content_type = object.http_metadata().content_type.unwrap_or_else(|| "application/octet-stream".into());
+    headers.set("Content-Type", &content_type)?;
+    headers.set("Content-Length", &object.size().to_string())?;
+    headers.set("ETag", etag)?;
+    headers.set("Cache-Control", "public, max-age=31536000, immutable")?;
+    headers.set("X-Content-Type-Options", "nosniff")?;
+    headers.set("Content-Security-Policy", "default-src 'none'")?;
+    Ok(headers)
+}
+
+/// `If-None-Match` is a list of (possibly weak) entity tags, or `*`.
+fn etag_matches(header: &str, etag: &str) -> bool {
+    let bare = |tag: &str| tag.trim().trim_start_matches("W/").to_string();
+    header.split(',').any(|candidate| candidate.trim() == "*" || bare(candidate) == bare(etag))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::etag_matches;
+
+    #[test]
+    fn if_none_match_forms() {
+        assert!(etag_matches("\"abc\"", "\"abc\""));
+        assert!(etag_matches("W/\"abc\"", "\"abc\""));
+        assert!(etag_matches("\"x\", \"abc\"", "\"abc\""));
+        assert!(etag_matches("*", "\"abc\""));
+        assert!(!etag_matches("\"abd\"", "\"abc\""));
+    }
+}

@@ -1,0 +1,12 @@
+pub mod images;
+pub mod upload_image;
+
+use worker::Response;
+
+use crate::api::envelope::Envelope;
+
+/// What a route answers: the platform envelope, or raw bytes (stored images, preflight).
+pub enum Reply {
+    Envelope(Envelope),
+    Raw(Response),
+}

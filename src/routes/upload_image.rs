@@ -1,0 +1,132 @@
+//! `PUT /api/v1/list_items/upload_image`, top to bottom in the order of checks of API.md §3
+//! (step 1, the route itself, is decided by the router).
+
+use std::collections::HashMap;
+
+use worker::{Context, Env, Request};
+
+use crate::api::envelope::Envelope;
+use crate::api::failure::Failure;
+use crate::api::log::RequestLog;
+use crate::api::params::{decode, is_json_content_type, parse_upload, UploadParams};
+use crate::auth::kv_store::authenticate;
+use crate::config::Limits;
+use crate::edge::{now, now_ms, random_hex, read_capped_body, scalar_var};
+use crate::fetch::remote::{fetch_image, FetchedImage};
+use crate::list_item::{image_key, image_path, item_view, object_key, ImageFields, Row};
+use crate::store::{images::ImageBucket, list_items::ListItems};
+
+/// How often the record is re-read when a concurrent upload changed it under us.
+const MAX_SWAP_ATTEMPTS: usize = 3;
+
+fn not_found() -> Failure {
+    Failure::InvalidParam { param: "id", reason: "not-found" }
+}
+
+pub async fn upload_image(req: &mut Request, env: &Env, ctx: &Context, log: &mut RequestLog) -> Result<Envelope, Failure> {
+    // 2. Bindings this route needs.
+    let sessions = env.kv("SESSIONS").map_err(|_| Failure::ServiceNotFound("SESSIONS"))?;
+    let items = ListItems(env.d1("DB").map_err(|_| Failure::ServiceNotFound("DB"))?);
+    let images = ImageBucket(env.bucket("IMAGES").map_err(|_| Failure::ServiceNotFound("IMAGES"))?);
+
+    // 3. Content type.
+    let header = |name: &str| req.headers().get(name).ok().flatten();
+    if !is_json_content_type(header("content-type").as_deref()) {
+        return Err(Failure::InvalidContentType);
+    }
+    let authorization = header("authorization");
+
+    // 4. Decode the body, query merged in.
+    let url = req.url().map_err(|e| Failure::Crash(format!("request URL: {e}")))?;
+    let body = read_capped_body(req).await.map_err(|_| Failure::InvalidEncodedParams("body could not be read"))?;
+    let raw = decode(&body, url.query_pairs().into_owned())?;
+
+    // 5. Session.
+    let token = raw.token(authorization.as_deref())?;
+    let auth = authenticate(&sessions, ctx, token, now()).await?;
+    log.user_id = Some(auth.session.user_id);
+
+    // 6. Params.
+    let params = parse_upload(&raw)?;
+    log.list_item_id = Some(params.id);
+
+    // 7. The list item exists.
+    let item = items.find(params.id).await.map_err(Failure::Crash)?.ok_or_else(not_found)?;
+
+    // 8. Fetch and validate the image.
+    let limits = Limits::from_vars(|name| scalar_var(env, name)).map_err(Failure::Crash)?;
+    let started = now_ms();
+    let fetched = fetch_image(&params.image_url, &limits).await;
+    log.fetch_validate_ms = Some(now_ms() - started);
+    let fetched = fetched.map_err(Failure::InvalidUrl)?;
+    log.bytes = Some(fetched.image.bytes);
+
+    // 9. Store the object, then point the record at it, then drop the replaced object.
+    let started = now_ms();
+    let stored = store(&images, &items, &params, item, fetched, &url.origin().ascii_serialization(), auth.session.user_id).await;
+    log.store_ms = Some(now_ms() - started);
+    Ok(Envelope::success(item_view(&stored?), auth.view))
+}
+
+async fn store(
+    images: &ImageBucket,
+    items: &ListItems,
+    params: &UploadParams,
+    mut item: Row,
+    fetched: FetchedImage,
+    public_origin: &str,
+    user_id: i64,
+) -> Result<Row, Failure> {
+    let FetchedImage { bytes, image } = fetched;
+    let key = object_key(params.id, &random_hex(16).map_err(Failure::Crash)?, image.info.format);
+    let fields = ImageFields::new(&image, key.clone(), format!("{public_origin}{}", image_path(&key)));
+    let metadata = HashMap::from([
+        ("source_url".to_string(), params.image_url.to_string()),
+        ("list_item_id".to_string(), params.id.to_string()),
+        ("user_id".to_string(), user_id.to_string()),
+        ("width".to_string(), fields.width.to_string()),
+        ("height".to_string(), fields.height.to_string()),
+        ("sha256".to_string(), fields.sha256.clone()),
+    ]);
+    images.put(&fields, bytes, metadata).await.map_err(Failure::Crash)?;
+
+    let outcome = point_item_at(items, params.id, &mut item, &fields).await;
+    let (updated, replaced) = match outcome {
+        Ok(Some(done)) => done,
+        failed => {
+            // Nothing may point at the new object: remove it before answering.
+            if let Err(e) = images.delete(&key).await {
+                worker::console_error!("{}", serde_json::json!({"event": "orphan-delete-failed", "key": key, "error": e}));
+            }
+            return Err(failed.err().unwrap_or_else(not_found));
+        }
+    };
+    if let Some(old_key) = replaced {
+        if let Err(e) = images.delete(&old_key).await {
+            // The record is already correct; a leftover old object is only wasted space.
+            worker::console_error!("{}", serde_json::json!({"event": "old-image-delete-failed", "key": old_key, "error": e}));
+        }
+    }
+    Ok(updated)
+}
+
+/// Compare-and-swap the image fields; returns the updated row and the key it replaced, or
+/// `None` if the item disappeared meanwhile.
+async fn point_item_at(
+    items: &ListItems,
+    id: i64,
+    item: &mut Row,
+    fields: &ImageFields,
+) -> Result<Option<(Row, Option<String>)>, Failure> {
+    for _ in 0..MAX_SWAP_ATTEMPTS {
+        let expected = image_key(item).map(str::to_string);
+        if let Some(updated) = items.replace_image(id, expected.as_deref(), fields).await.map_err(Failure::Crash)? {
+            return Ok(Some((updated, expected)));
+        }
+        match items.find(id).await.map_err(Failure::Crash)? {
+            Some(current) => *item = current,
+            None => return Ok(None),
+        }
+    }
+    Err(Failure::Crash(format!("list item {id} kept changing during the update")))
+}

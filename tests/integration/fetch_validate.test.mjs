@@ -1,0 +1,430 @@
+// Step 8: fetching the image (destinations, redirects, limits, timeouts) and validating the bytes.
+import assert from "node:assert/strict";
+import { after, before, beforeEach, describe, test } from "node:test";
+import {
+  assertNothingStored, assertStored, expectStatus, fixture, networkError, redirect, serve,
+  statusOnly, startWorker,
+} from "../support/harness.mjs";
+
+const PNG = fixture("sample.png");
+const JPG = fixture("sample.jpg");
+const PJPG = fixture("sample-progressive.jpg");
+const LARGE = fixture("large.png");
+
+/** Seeds session + item, routes url, PUTs, asserts invalid-url with `reason` and nothing stored. */
+async function expectInvalidUrl(ctx, { url, handler, reason, routes = {} }) {
+  const p = await ctx.prepare({ url, handler });
+  for (const [u, h] of Object.entries(routes)) ctx.origin.route(u, h);
+  const before = await ctx.getRow(p.id);
+  const r = await ctx.put({ token: p.token, id: p.id, image_url: url });
+  const body = expectStatus(r, 400, "invalid-url");
+  assert.ok(body.data && typeof body.data === "object", "data present");
+  if (reason !== undefined) assert.equal(body.data.reason, reason, JSON.stringify(body.data));
+  else assert.ok(typeof body.data.reason === "string" && body.data.reason.length > 0);
+  await assertNothingStored(ctx, p.id, before);
+  assert.equal(ctx.origin.unexpected().length, 0, "no unexpected outbound request");
+  return { p, body };
+}
+
+async function expectStoredFrom(ctx, { url, handler, source, routes = {}, ...rest }) {
+  const p = await ctx.prepare({ url, handler });
+  for (const [u, h] of Object.entries(routes)) ctx.origin.route(u, h);
+  const r = await ctx.put({ token: p.token, id: p.id, image_url: url });
+  return assertStored(ctx, r, { id: p.id, seeded: p, source, ...rest });
+}
+
+describe("fetch and validate (default limits)", () => {
+  let ctx;
+  before(async () => {
+    ctx = await startWorker();
+  });
+  after(() => ctx?.dispose());
+  beforeEach(() => ctx.origin.reset());
+
+  // ---- what the worker sends ------------------------------------------------------------------
+  test("outbound request: GET, own User-Agent and Accept, no caller credentials", async () => {
+    const url = "https://img.example.com/fv/headers.png";
+    const p = await ctx.prepare({ url, handler: serve(PNG) });
+    const r = await ctx.put(
+      { id: p.id, image_url: url },
+      { headers: { authorization: `Bearer ${p.token}`, cookie: `session=${p.token}; other=1`, "x-api-key": p.token } },
+    );
+    await assertStored(ctx, r, { id: p.id, seeded: p, source: PNG, sourceUrl: url });
+    assert.equal(ctx.origin.log.length, 1);
+    const { method, headers } = ctx.origin.log[0];
+    assert.equal(method, "GET");
+    assert.equal(headers.authorization, undefined);
+    assert.equal(headers.cookie, undefined);
+    for (const [k, v] of Object.entries(headers)) {
+      assert.ok(!String(v).includes(p.token), `outbound header ${k} leaks the token`);
+    }
+    assert.ok(headers["user-agent"] && headers["user-agent"].length > 0, "User-Agent set");
+    assert.equal(headers.accept, "image/png, image/jpeg");
+  });
+
+  test("token passed in the body is not forwarded either", async () => {
+    const url = "https://img.example.com/fv/headers-body.png";
+    const p = await ctx.prepare({ url, handler: serve(PNG) });
+    const r = await ctx.put({ token: p.token, id: p.id, image_url: url });
+    expectStatus(r, 200, "action-successful");
+    const e = ctx.origin.log[0];
+    assert.ok(!e.path.includes(p.token));
+    for (const v of Object.values(e.headers)) assert.ok(!String(v).includes(p.token));
+  });
+
+  // ---- accepted images ------------------------------------------------------------------------
+  test("baseline JPEG -> stored as .jpg image/jpeg", async () => {
+    const url = "https://img.example.com/fv/photo.jpg";
+    await expectStoredFrom(ctx, { url, handler: serve(JPG, { contentType: "image/jpeg" }), source: JPG, sourceUrl: url, contentType: "image/jpeg", ext: "jpg" });
+  });
+
+  test("progressive JPEG -> stored as .jpg image/jpeg", async () => {
+    const url = "https://img.example.com/fv/progressive.jpg";
+    await expectStoredFrom(ctx, { url, handler: serve(PJPG, { contentType: "image/jpeg" }), source: PJPG, sourceUrl: url, contentType: "image/jpeg", ext: "jpg" });
+  });
+
+  test("origin Content-Type is ignored: PNG served as text/plain is stored as image/png", async () => {
+    const url = "https://img.example.com/fv/plain.txt";
+    await expectStoredFrom(ctx, { url, handler: serve(PNG, { contentType: "text/plain" }), source: PNG, sourceUrl: url });
+  });
+
+  test("origin Content-Type is ignored: JPEG served as image/png is stored as image/jpeg", async () => {
+    const url = "https://img.example.com/fv/liar.png";
+    await expectStoredFrom(ctx, { url, handler: serve(JPG, { contentType: "image/png" }), source: JPG, sourceUrl: url, contentType: "image/jpeg", ext: "jpg" });
+  });
+
+  test("no Content-Type at all is fine", async () => {
+    const url = "https://img.example.com/fv/untyped";
+    await expectStoredFrom(ctx, { url, handler: serve(PNG, { contentType: null }), source: PNG, sourceUrl: url });
+  });
+
+  test("large PNG (640x480) streamed in chunks without Content-Length", async () => {
+    const url = "https://img.example.com/fv/large.png";
+    await expectStoredFrom(ctx, {
+      url, handler: serve(LARGE, { contentLength: false, chunks: 8 }), source: LARGE, sourceUrl: url, width: 640, height: 480,
+    });
+  });
+
+  test("http:// URL is fetched too", async () => {
+    const url = "http://img.example.com/fv/http.png";
+    await expectStoredFrom(ctx, { url, handler: serve(PNG), source: PNG, sourceUrl: url });
+  });
+
+  // ---- upstream failures ----------------------------------------------------------------------
+  for (const code of [404, 403, 500, 503]) {
+    test(`origin ${code} -> invalid-url upstream-status ${code}`, async () => {
+      const { body } = await expectInvalidUrl(ctx, {
+        url: `https://img.example.com/fv/status-${code}.png`, handler: statusOnly(code, "nope"), reason: "upstream-status",
+      });
+      assert.equal(body.data.upstream_status, code);
+    });
+  }
+
+  test("origin 204 No Content -> invalid-url, nothing stored", async () => {
+    await expectInvalidUrl(ctx, { url: "https://img.example.com/fv/204.png", handler: statusOnly(204) });
+  });
+
+  test("network error -> invalid-url unreachable", async () => {
+    await expectInvalidUrl(ctx, { url: "https://img.example.com/fv/down.png", handler: networkError(), reason: "unreachable" });
+  });
+
+  test("connection dropped mid-body (lying Content-Length) -> invalid-url, nothing stored", async () => {
+    const half = PNG.subarray(0, 700);
+    await expectInvalidUrl(ctx, {
+      url: "https://img.example.com/fv/cut.png",
+      handler: (req, res) => {
+        res.writeHead(200, { "content-type": "image/png", "content-length": String(PNG.length) });
+        res.write(half, () => setTimeout(() => req.socket.destroy(), 20));
+      },
+    });
+  });
+
+  test("200 with an empty body -> invalid-url empty", async () => {
+    await expectInvalidUrl(ctx, { url: "https://img.example.com/fv/empty.png", handler: serve(Buffer.alloc(0)), reason: "empty" });
+  });
+
+  test("200 with an empty chunked body -> invalid-url empty", async () => {
+    await expectInvalidUrl(ctx, {
+      url: "https://img.example.com/fv/empty-chunked.png", handler: serve(Buffer.alloc(0), { contentLength: false, chunks: 2 }), reason: "empty",
+    });
+  });
+
+  // ---- unsupported / corrupt bytes ------------------------------------------------------------
+  for (const [file, ct] of [
+    ["sample.gif", "image/png"],
+    ["sample.webp", "image/png"],
+    ["sample.svg", "image/png"],
+    ["sample.html", "image/png"],
+    ["sample.gif", "image/gif"],
+    ["sample.svg", "image/svg+xml"],
+  ]) {
+    test(`${file} served as ${ct} -> invalid-url unsupported-type`, async () => {
+      await expectInvalidUrl(ctx, {
+        url: `https://img.example.com/fv/${file}-${ct.replace(/\W/g, "")}`, handler: serve(fixture(file), { contentType: ct }), reason: "unsupported-type",
+      });
+    });
+  }
+
+  test("plain text -> invalid-url unsupported-type", async () => {
+    await expectInvalidUrl(ctx, { url: "https://img.example.com/fv/text.png", handler: serve(Buffer.from("hello world, not an image\n")), reason: "unsupported-type" });
+  });
+
+  test("truncated PNG (first half) -> invalid-url corrupt", async () => {
+    const half = PNG.subarray(0, Math.floor(PNG.length / 2));
+    await expectInvalidUrl(ctx, { url: "https://img.example.com/fv/half.png", handler: serve(half), reason: "corrupt" });
+  });
+
+  test("PNG with a bad chunk CRC -> invalid-url corrupt", async () => {
+    const bad = Buffer.from(PNG);
+    // Flip a byte inside the IDAT data (its CRC no longer matches).
+    const idat = bad.indexOf("IDAT");
+    assert.ok(idat > 0);
+    bad[idat + 10] ^= 0xff;
+    await expectInvalidUrl(ctx, { url: "https://img.example.com/fv/crc.png", handler: serve(bad), reason: "corrupt" });
+  });
+
+  test("PNG without IEND -> invalid-url corrupt", async () => {
+    const noEnd = PNG.subarray(0, PNG.length - 12);
+    await expectInvalidUrl(ctx, { url: "https://img.example.com/fv/noiend.png", handler: serve(noEnd), reason: "corrupt" });
+  });
+
+  test("PNG signature only -> invalid-url corrupt", async () => {
+    await expectInvalidUrl(ctx, { url: "https://img.example.com/fv/sig.png", handler: serve(PNG.subarray(0, 8)), reason: "corrupt" });
+  });
+
+  test("truncated JPEG (first half) -> invalid-url corrupt", async () => {
+    const half = JPG.subarray(0, Math.floor(JPG.length / 2));
+    await expectInvalidUrl(ctx, { url: "https://img.example.com/fv/half.jpg", handler: serve(half, { contentType: "image/jpeg" }), reason: "corrupt" });
+  });
+
+  // ---- destinations ---------------------------------------------------------------------------
+  for (const url of [
+    "http://127.0.0.1/a.png",
+    "http://127.1.2.3:8080/a.png",
+    "http://localhost/a.png",
+    "http://img.localhost/a.png",
+    "http://printer.local/a.png",
+    "http://db.internal/a.png",
+    "http://10.0.0.1/a.png",
+    "http://172.16.5.4/a.png",
+    "http://192.168.1.1/a.png",
+    "http://100.64.0.1/a.png",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://0.0.0.0/a.png",
+    "http://224.0.0.1/a.png",
+    "http://255.255.255.255/a.png",
+    "http://[::1]/a.png",
+    "http://[::ffff:127.0.0.1]/a.png",
+    "http://[fe80::1]/a.png",
+    "http://[fc00::1]/a.png",
+    "http://2130706433/a.png",
+    "http://0x7f000001/a.png",
+    "http://0177.0.0.1/a.png",
+  ]) {
+    test(`${url} -> invalid-url forbidden-destination, never fetched`, async () => {
+      await expectInvalidUrl(ctx, { url, reason: "forbidden-destination" });
+      assert.equal(ctx.origin.log.length, 0);
+    });
+  }
+
+  // ---- redirects ------------------------------------------------------------------------------
+  for (const code of [301, 302, 303, 307, 308]) {
+    test(`${code} redirect with a relative Location is followed`, async () => {
+      const url = `https://img.example.com/fv/rel-${code}/start.png`;
+      await expectStoredFrom(ctx, {
+        url, handler: redirect("../final.png", code), source: PNG,
+        routes: { "https://img.example.com/fv/final.png": serve(PNG) },
+      });
+      assert.deepEqual(ctx.origin.log.map((e) => e.path), [`/fv/rel-${code}/start.png`, "/fv/final.png"]);
+    });
+  }
+
+  test("redirect to another host (absolute Location) is followed", async () => {
+    const url = "https://img.example.com/fv/cdn-start.png";
+    await expectStoredFrom(ctx, {
+      url, handler: redirect("https://cdn.example.net/x/final.png"), source: PNG,
+      routes: { "https://cdn.example.net/x/final.png": serve(PNG) },
+    });
+    assert.equal(ctx.origin.requestsTo("https://cdn.example.net/x/final.png").length, 1);
+  });
+
+  test("a chain of exactly MAX_REDIRECTS (3) hops succeeds", async () => {
+    const url = "https://img.example.com/fv/chain3/r1";
+    await expectStoredFrom(ctx, {
+      url, handler: redirect("r2"), source: PNG,
+      routes: {
+        "https://img.example.com/fv/chain3/r2": redirect("r3"),
+        "https://img.example.com/fv/chain3/r3": redirect("final.png"),
+        "https://img.example.com/fv/chain3/final.png": serve(PNG),
+      },
+    });
+    assert.equal(ctx.origin.log.length, 4);
+  });
+
+  test("a chain of 4 hops -> invalid-url too-many-redirects", async () => {
+    await expectInvalidUrl(ctx, {
+      url: "https://img.example.com/fv/chain4/r1", handler: redirect("r2"), reason: "too-many-redirects",
+      routes: {
+        "https://img.example.com/fv/chain4/r2": redirect("r3"),
+        "https://img.example.com/fv/chain4/r3": redirect("r4"),
+        "https://img.example.com/fv/chain4/r4": redirect("final.png"),
+        "https://img.example.com/fv/chain4/final.png": serve(PNG),
+      },
+    });
+    assert.equal(ctx.origin.requestsTo("https://img.example.com/fv/chain4/final.png").length, 0);
+  });
+
+  test("redirect loop -> invalid-url too-many-redirects", async () => {
+    await expectInvalidUrl(ctx, {
+      url: "https://img.example.com/fv/loop/a", handler: redirect("https://img.example.com/fv/loop/b"), reason: "too-many-redirects",
+      routes: { "https://img.example.com/fv/loop/b": redirect("https://img.example.com/fv/loop/a") },
+    });
+    assert.ok(ctx.origin.log.length <= 4, `at most MAX_REDIRECTS + 1 fetches, got ${ctx.origin.log.length}`);
+  });
+
+  test("302 without Location -> invalid-url unreachable", async () => {
+    await expectInvalidUrl(ctx, { url: "https://img.example.com/fv/noloc.png", handler: redirect(null), reason: "unreachable" });
+  });
+
+  test("redirect to the metadata address -> forbidden-destination, not fetched", async () => {
+    await expectInvalidUrl(ctx, {
+      url: "https://img.example.com/fv/to-metadata.png", handler: redirect("http://169.254.169.254/"), reason: "forbidden-destination",
+    });
+    assert.deepEqual(ctx.origin.log.map((e) => e.host), ["img.example.com"]);
+  });
+
+  test("redirect to localhost -> forbidden-destination, not fetched", async () => {
+    await expectInvalidUrl(ctx, {
+      url: "https://img.example.com/fv/to-localhost.png", handler: redirect("http://localhost:8080/a.png"), reason: "forbidden-destination",
+    });
+    assert.equal(ctx.origin.log.length, 1);
+  });
+
+  test("redirect to an ftp:// URL is refused", async () => {
+    await expectInvalidUrl(ctx, {
+      url: "https://img.example.com/fv/to-ftp.png", handler: redirect("ftp://img.example.com/a.png"),
+    });
+    assert.equal(ctx.origin.log.length, 1);
+  });
+
+  test("redirect from https to http is refused", async () => {
+    await expectInvalidUrl(ctx, {
+      url: "https://img.example.com/fv/downgrade.png", handler: redirect("http://img.example.com/fv/downgrade-target.png"),
+      routes: { "http://img.example.com/fv/downgrade-target.png": serve(PNG) },
+    });
+    assert.equal(ctx.origin.requestsTo("http://img.example.com/fv/downgrade-target.png").length, 0);
+  });
+});
+
+describe("MAX_IMAGE_BYTES=1000", () => {
+  let ctx;
+  before(async () => {
+    ctx = await startWorker({ vars: { MAX_IMAGE_BYTES: "1000" } });
+  });
+  after(() => ctx?.dispose());
+  beforeEach(() => ctx.origin.reset());
+
+  test("Content-Length over the cap -> invalid-url too-large", async () => {
+    await expectInvalidUrl(ctx, { url: "https://img.example.com/lim/large-cl.png", handler: serve(LARGE), reason: "too-large" });
+  });
+
+  test("streamed without Content-Length over the cap -> invalid-url too-large", async () => {
+    await expectInvalidUrl(ctx, {
+      url: "https://img.example.com/lim/large-chunked.png", handler: serve(LARGE, { contentLength: false, chunks: 10 }), reason: "too-large",
+    });
+  });
+
+  test("small image just over the cap (1512 bytes) streamed -> too-large", async () => {
+    await expectInvalidUrl(ctx, {
+      url: "https://img.example.com/lim/sample-chunked.png", handler: serve(PNG, { contentLength: false, chunks: 3 }), reason: "too-large",
+    });
+  });
+});
+
+describe("MAX_IMAGE_PIXELS=1000", () => {
+  let ctx;
+  before(async () => {
+    ctx = await startWorker({ vars: { MAX_IMAGE_PIXELS: "1000" } });
+  });
+  after(() => ctx?.dispose());
+  beforeEach(() => ctx.origin.reset());
+
+  test("64x48 PNG -> invalid-url too-many-pixels", async () => {
+    await expectInvalidUrl(ctx, { url: "https://img.example.com/px/a.png", handler: serve(PNG), reason: "too-many-pixels" });
+  });
+
+  test("64x48 JPEG -> invalid-url too-many-pixels", async () => {
+    await expectInvalidUrl(ctx, { url: "https://img.example.com/px/a.jpg", handler: serve(JPG), reason: "too-many-pixels" });
+  });
+});
+
+describe("MAX_IMAGE_SIDE=32", () => {
+  let ctx;
+  before(async () => {
+    ctx = await startWorker({ vars: { MAX_IMAGE_SIDE: "32" } });
+  });
+  after(() => ctx?.dispose());
+  beforeEach(() => ctx.origin.reset());
+
+  test("64x48 PNG -> invalid-url too-many-pixels", async () => {
+    await expectInvalidUrl(ctx, { url: "https://img.example.com/side/a.png", handler: serve(PNG), reason: "too-many-pixels" });
+  });
+
+  test("64x48 progressive JPEG -> invalid-url too-many-pixels", async () => {
+    await expectInvalidUrl(ctx, { url: "https://img.example.com/side/a.jpg", handler: serve(PJPG), reason: "too-many-pixels" });
+  });
+});
+
+describe("limits at their boundary (MAX_IMAGE_SIDE=64, MAX_IMAGE_PIXELS=3072, MAX_IMAGE_BYTES=1512)", () => {
+  let ctx;
+  before(async () => {
+    ctx = await startWorker({ vars: { MAX_IMAGE_SIDE: "64", MAX_IMAGE_PIXELS: "3072", MAX_IMAGE_BYTES: String(PNG.length) } });
+  });
+  after(() => ctx?.dispose());
+  beforeEach(() => ctx.origin.reset());
+
+  test("a 64x48 PNG of exactly MAX_IMAGE_BYTES is accepted", async () => {
+    const url = "https://img.example.com/edge/a.png";
+    await expectStoredFrom(ctx, { url, handler: serve(PNG, { contentLength: false, chunks: 2 }), source: PNG, sourceUrl: url });
+  });
+});
+
+describe("FETCH_TIMEOUT_MS=300, MAX_REDIRECTS=1, FETCH_ALLOW_PRIVATE=true", () => {
+  let ctx;
+  before(async () => {
+    ctx = await startWorker({ vars: { FETCH_TIMEOUT_MS: "300", MAX_REDIRECTS: "1", FETCH_ALLOW_PRIVATE: "true" } });
+  });
+  after(() => ctx?.dispose());
+  beforeEach(() => ctx.origin.reset());
+
+  test("origin answers after 2 s -> invalid-url timeout (without waiting for it)", async () => {
+    const t0 = Date.now();
+    await expectInvalidUrl(ctx, { url: "https://slow.example.com/a.png", handler: serve(PNG, { headerDelayMs: 2000 }), reason: "timeout" });
+    assert.ok(Date.now() - t0 < 1800, `answered after ${Date.now() - t0} ms`);
+  });
+
+  test("body that stalls for 2 s -> invalid-url timeout (the limit covers the whole fetch)", async () => {
+    const t0 = Date.now();
+    await expectInvalidUrl(ctx, {
+      url: "https://slow.example.com/stall.png", handler: serve(PNG, { contentLength: true, chunks: 2, chunkDelayMs: 2000 }), reason: "timeout",
+    });
+    assert.ok(Date.now() - t0 < 1800, `answered after ${Date.now() - t0} ms`);
+  });
+
+  test("one redirect is within MAX_REDIRECTS=1", async () => {
+    const url = "https://img.example.com/mr/one";
+    await expectStoredFrom(ctx, { url, handler: redirect("final.png"), source: PNG, routes: { "https://img.example.com/mr/final.png": serve(PNG) } });
+  });
+
+  test("two redirects exceed MAX_REDIRECTS=1 -> too-many-redirects", async () => {
+    await expectInvalidUrl(ctx, {
+      url: "https://img.example.com/mr/two", handler: redirect("mid"), reason: "too-many-redirects",
+      routes: { "https://img.example.com/mr/mid": redirect("final.png"), "https://img.example.com/mr/final.png": serve(PNG) },
+    });
+  });
+
+  test("FETCH_ALLOW_PRIVATE=true lets a loopback origin through", async () => {
+    const url = "http://127.0.0.1:9/a.png";
+    await expectStoredFrom(ctx, { url, handler: serve(PNG), source: PNG, sourceUrl: url });
+  });
+});

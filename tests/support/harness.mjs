@@ -1,0 +1,431 @@
+// Shared harness for the integration suite: starts the built worker in Miniflare with real
+// (in-memory) KV / D1 / R2, applies migrations, seeds sessions and list items, and simulates the
+// outbound internet with a per-test origin router that records every outbound request.
+import assert from "node:assert/strict";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Miniflare } from "miniflare";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+// WORKER_SCRIPT overrides the script under test (e.g. to check the suite against another build).
+export const SCRIPT_PATH = process.env.WORKER_SCRIPT || path.join(ROOT, "build", "index.js");
+export const FIXTURES = path.join(ROOT, "tests", "fixtures", "images");
+export const BASE = "https://worker.test";
+export const ROUTE = "/api/v1/list_items/upload_image";
+export const COMPAT_DATE = "2026-04-20";
+
+export const MINUTE = 60_000;
+export const HOUR = 60 * MINUTE;
+export const DAY = 24 * HOUR;
+
+export function fixture(name) {
+  return readFileSync(path.join(FIXTURES, name));
+}
+
+export function sha256(data) {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+export function newToken() {
+  return "tok_" + randomBytes(16).toString("hex");
+}
+
+/** RFC 3339 UTC timestamp, second precision, `ms` milliseconds from now (negative = past). */
+export function isoFromNow(ms) {
+  return new Date(Date.now() + ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+let idCounter = 1000 + Math.floor(Math.random() * 1000) * 1000;
+/** Process-unique positive id (list items, sessions, users). */
+export function uniqueId() {
+  return ++idCounter;
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` until it returns a truthy value or `timeout` ms pass; returns the last value. */
+export async function waitFor(fn, { timeout = 2000, interval = 50 } = {}) {
+  const end = Date.now() + timeout;
+  let v;
+  for (;;) {
+    v = await fn();
+    if (v || Date.now() >= end) return v;
+    await sleep(interval);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Simulated outbound internet.
+//
+// Miniflare's `outboundService: { node(req, res) }` form gives raw control of the HTTP exchange
+// (chunking, delays, dropped connections). The worker's request reaches it as host + path (the
+// scheme is not visible there), so routes are keyed by host + path + query; `route()` accepts a
+// full URL and ignores its scheme.
+// ---------------------------------------------------------------------------------------------
+
+function routeKey(url) {
+  const u = new URL(url);
+  return `${u.host}${u.pathname}${u.search}`;
+}
+
+export class Origin {
+  constructor() {
+    this.routes = new Map();
+    this.log = [];
+    this.node = this.node.bind(this);
+  }
+
+  /** Register `handler(req, res)` (node http style) for a URL (scheme ignored). */
+  route(url, handler) {
+    this.routes.set(routeKey(url), handler);
+    return url;
+  }
+
+  reset() {
+    this.routes.clear();
+    this.log.length = 0;
+  }
+
+  /** Log entries whose host+path+query equals that of `url` (scheme ignored). */
+  requestsTo(url) {
+    const k = routeKey(url);
+    return this.log.filter((e) => e.key === k);
+  }
+
+  unexpected() {
+    return this.log.filter((e) => !e.matched);
+  }
+
+  async node(req, res) {
+    res.on("error", () => {});
+    req.socket?.on("error", () => {});
+    const headers = { ...req.headers };
+    delete headers["mf-custom-node-service"];
+    const key = `${req.headers.host}${req.url}`;
+    const handler = this.routes.get(key);
+    this.log.push({ key, host: req.headers.host, path: req.url, method: req.method, headers, matched: !!handler });
+    if (!handler) throw new Error(`unexpected outbound request: ${req.method} ${key}`);
+    await handler(req, res);
+  }
+}
+
+// Handler factories ---------------------------------------------------------------------------
+
+/** Serve `buf`. Options: status, contentType, contentLength (true|false|number), chunks, chunkDelayMs, headerDelayMs, headers. */
+export function serve(buf, opts = {}) {
+  const {
+    status = 200,
+    contentType = "image/png",
+    contentLength = true,
+    chunks = 1,
+    chunkDelayMs = 0,
+    headerDelayMs = 0,
+    headers = {},
+  } = opts;
+  return async (req, res) => {
+    if (headerDelayMs) await sleep(headerDelayMs);
+    const h = { ...headers };
+    if (contentType) h["content-type"] = contentType;
+    if (contentLength === true) h["content-length"] = String(buf.length);
+    else if (typeof contentLength === "number") h["content-length"] = String(contentLength);
+    res.writeHead(status, h);
+    if (chunks <= 1 && !chunkDelayMs) {
+      res.end(buf);
+      return;
+    }
+    const size = Math.ceil(buf.length / Math.max(chunks, 1));
+    for (let off = 0; off < buf.length; off += size) {
+      if (res.destroyed) return;
+      res.write(buf.subarray(off, off + size));
+      if (chunkDelayMs) await sleep(chunkDelayMs);
+    }
+    res.end();
+  };
+}
+
+export function statusOnly(status, body = "") {
+  return (req, res) => {
+    res.writeHead(status, { "content-type": "text/plain", "content-length": String(Buffer.byteLength(body)) });
+    res.end(body);
+  };
+}
+
+export function redirect(location, status = 302) {
+  return (req, res) => {
+    const h = { "content-length": "0" };
+    if (location !== null && location !== undefined) h.location = location;
+    res.writeHead(status, h);
+    res.end();
+  };
+}
+
+/** Drops the connection without answering (a network error for the worker). */
+export function networkError() {
+  return (req) => {
+    req.socket.destroy();
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Worker instance
+// ---------------------------------------------------------------------------------------------
+
+export function buildExists() {
+  return existsSync(SCRIPT_PATH);
+}
+
+function migrationStatements() {
+  const dir = path.join(ROOT, "migrations");
+  const files = readdirSync(dir).filter((f) => f.endsWith(".sql")).sort();
+  const out = [];
+  for (const f of files) {
+    const sql = readFileSync(path.join(dir, f), "utf8");
+    for (const part of sql.split(/;[ \t]*(?:\r?\n|$)/)) {
+      const meaningful = part
+        .split(/\r?\n/)
+        .filter((l) => l.trim() && !l.trim().startsWith("--"))
+        .join("\n")
+        .trim();
+      if (meaningful) out.push(meaningful);
+    }
+  }
+  return out;
+}
+
+/**
+ * Starts the worker. Options:
+ *   vars: extra `bindings` (strings, or other JSON for the bad-var test)
+ *   kv / d1 / r2: false to leave that binding out
+ */
+export async function startWorker({ vars = {}, kv = true, d1 = true, r2 = true } = {}) {
+  if (!buildExists()) throw new Error(`${SCRIPT_PATH} is missing: build the worker first`);
+  const origin = new Origin();
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: SCRIPT_PATH,
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
+    compatibilityDate: COMPAT_DATE,
+    kvNamespaces: kv ? ["SESSIONS"] : [],
+    d1Databases: d1 ? ["DB"] : [],
+    r2Buckets: r2 ? ["IMAGES"] : [],
+    bindings: { ...vars },
+    outboundService: { node: origin.node },
+  });
+  await mf.ready;
+
+  const ctx = {
+    mf,
+    origin,
+    kv: kv ? await mf.getKVNamespace("SESSIONS") : null,
+    db: d1 ? await mf.getD1Database("DB") : null,
+    bucket: r2 ? await mf.getR2Bucket("IMAGES") : null,
+  };
+  if (ctx.db) {
+    for (const stmt of migrationStatements()) await ctx.db.prepare(stmt).run();
+  }
+
+  /** Raw dispatch against the worker. */
+  ctx.fetch = (pathOrUrl, init = {}) => mf.dispatchFetch(new URL(pathOrUrl, BASE).toString(), init);
+
+  /**
+   * PUT the upload route. `body`: object (JSON-encoded), string / Buffer (sent raw) or undefined
+   * (no body). Options: headers, query (object), path, method, contentType (null = no header).
+   */
+  ctx.put = async (body, { headers = {}, query, path: p = ROUTE, method = "PUT", contentType = "application/json" } = {}) => {
+    const url = new URL(p, BASE);
+    if (query) for (const [k, v] of Object.entries(query)) url.searchParams.set(k, String(v));
+    const h = { ...headers };
+    if (contentType !== null && !Object.keys(h).some((k) => k.toLowerCase() === "content-type")) {
+      h["content-type"] = contentType;
+    }
+    let payload;
+    if (body === undefined) payload = undefined;
+    else if (Buffer.isBuffer(body) || body instanceof Uint8Array) payload = new Uint8Array(body);
+    else if (typeof body === "string") payload = new Uint8Array(Buffer.from(body, "utf8"));
+    else payload = new Uint8Array(Buffer.from(JSON.stringify(body), "utf8"));
+    const init = { method, headers: h };
+    if (payload !== undefined && method !== "GET" && method !== "HEAD") init.body = payload;
+    const res = await mf.dispatchFetch(url.toString(), init);
+    return toResult(res);
+  };
+
+  /** Seeds `session:<sha256(token)>` and (unless user === null) `user:<id>` in KV. */
+  ctx.seedSession = async ({
+    token = newToken(),
+    remember_me = false,
+    created_at = isoFromNow(-HOUR),
+    last_used_at = isoFromNow(-HOUR),
+    user = {},
+    sessionId = uniqueId(),
+    userId = uniqueId(),
+    extra = {},
+    rawSession,
+    rawUser,
+  } = {}) => {
+    const kvKey = `session:${sha256(token)}`;
+    const session = { id: sessionId, user_id: userId, created_at, last_used_at, remember_me, ...extra };
+    const sessionJson = rawSession ?? JSON.stringify(session);
+    await ctx.kv.put(kvKey, sessionJson);
+    if (rawUser !== undefined) {
+      await ctx.kv.put(`user:${userId}`, rawUser);
+    } else if (user !== null) {
+      const u = { id: userId, email: `u${userId}@example.com`, client_id: 5, employee_id: null, liaison_id: null, ...user };
+      await ctx.kv.put(`user:${userId}`, JSON.stringify(u));
+    }
+    return { token, sessionId, userId, kvKey, sessionJson, remember_me };
+  };
+
+  /** Inserts a list item exactly as the contract's minimal insert; returns its id. */
+  ctx.seedItem = async (id = uniqueId()) => {
+    await ctx.db
+      .prepare("INSERT INTO list_items (id, key, slug, name) VALUES (?, ?, ?, ?)")
+      .bind(id, `item-${id}`, `item-${id}`, `Item ${id}`)
+      .run();
+    return id;
+  };
+
+  ctx.getRow = (id) => ctx.db.prepare("SELECT * FROM list_items WHERE id = ?").bind(id).first();
+
+  ctx.listItemObjects = async (id) => (await ctx.bucket.list({ prefix: `list_items/${id}/` })).objects;
+
+  /** Seeds a valid session + item and routes `url` to `handler`; returns everything a request needs. */
+  ctx.prepare = async ({ url, handler, session = {} } = {}) => {
+    const s = await ctx.seedSession(session);
+    const id = await ctx.seedItem();
+    if (url && handler) origin.route(url, handler);
+    return { ...s, id, url };
+  };
+
+  ctx.dispose = () => mf.dispose();
+  return ctx;
+}
+
+export async function toResult(res) {
+  const buf = Buffer.from(await res.arrayBuffer());
+  const text = buf.toString("utf8");
+  let body = null;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    body = null;
+  }
+  return { res, status: res.status, headers: res.headers, text, buf, body };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Assertions
+// ---------------------------------------------------------------------------------------------
+
+/** Asserts the envelope headers and body shape shared by every API response. */
+export function assertEnvelope(r) {
+  assert.equal(r.headers.get("content-type"), "application/json; charset=utf-8", `content-type of ${r.text}`);
+  assert.equal(r.headers.get("cache-control"), "no-store");
+  const rid = r.headers.get("x-request-id");
+  assert.ok(rid && rid.length > 0, "X-Request-Id header present");
+  assert.ok(r.body && typeof r.body === "object" && !Array.isArray(r.body), `JSON object body, got: ${r.text.slice(0, 300)}`);
+  assert.equal(typeof r.body.status, "string");
+  assert.equal(typeof r.body.message, "string");
+}
+
+/** Asserts HTTP status, envelope and `status` string; returns the parsed body. */
+export function expectStatus(r, http, status) {
+  assert.equal(
+    `${r.status} ${r.body?.status}`,
+    `${http} ${status}`,
+    `expected ${http} ${status}, got ${r.status}: ${r.text.slice(0, 500)}`,
+  );
+  assertEnvelope(r);
+  return r.body;
+}
+
+export const SESSION_KEYS = ["created_at", "expires_at", "id", "last_used_at", "remember_me", "token", "user_id"];
+export const ITEM_KEYS = [
+  "active", "created_at", "default", "description", "external_id", "id", "image", "image_url",
+  "item_id", "item_type", "key", "name", "notes", "slug", "updated_at", "value",
+];
+export const IMAGE_KEYS = ["bytes", "content_type", "height", "key", "sha256", "width"];
+
+export function isRfc3339(s) {
+  return typeof s === "string" && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.test(s) && !Number.isNaN(Date.parse(s));
+}
+
+/** Asserts the default session view for a seeded session. */
+export function assertSession(session, seeded) {
+  assert.ok(session && typeof session === "object", "session object present");
+  assert.deepEqual(Object.keys(session).sort(), SESSION_KEYS);
+  assert.equal(session.id, seeded.sessionId);
+  assert.equal(session.user_id, seeded.userId);
+  assert.equal(session.token, seeded.token);
+  assert.equal(session.remember_me, seeded.remember_me ?? false);
+  assert.ok(isRfc3339(session.created_at), `created_at ${session.created_at}`);
+  assert.ok(isRfc3339(session.last_used_at), `last_used_at ${session.last_used_at}`);
+  if (session.remember_me) assert.equal(session.expires_at, null);
+  else assert.ok(isRfc3339(session.expires_at), `expires_at ${session.expires_at}`);
+}
+
+/** For an error case: no object under the item's prefix and the D1 row equals `beforeRow`. */
+export async function assertNothingStored(ctx, id, beforeRow) {
+  const objects = await ctx.listItemObjects(id);
+  assert.deepEqual(objects.map((o) => o.key), [], "no R2 object for the item");
+  assert.deepEqual(await ctx.getRow(id), beforeRow, "D1 row unchanged");
+}
+
+/**
+ * For a 200: checks the envelope, session, item data, R2 object (bytes, metadata) and D1 row.
+ * `expected`: { id, seeded, source (Buffer served), sourceUrl, contentType, ext, width, height }.
+ * Returns the body.
+ */
+export async function assertStored(ctx, r, expected) {
+  const { id, seeded, source, sourceUrl, contentType = "image/png", ext = "png", width = 64, height = 48 } = expected;
+  const body = expectStatus(r, 200, "action-successful");
+  assertSession(body.session, seeded);
+  const data = body.data;
+  assert.deepEqual(Object.keys(data).sort(), ITEM_KEYS);
+  assert.equal(data.id, id);
+  assert.equal(data.key, `item-${id}`);
+  assert.equal(data.slug, `item-${id}`);
+  assert.equal(data.name, `Item ${id}`);
+  assert.equal(typeof data.active, "boolean");
+  assert.equal(typeof data.default, "boolean");
+  assert.equal(data.active, true);
+  assert.equal(data.default, false);
+  const img = data.image;
+  assert.ok(img && typeof img === "object", "data.image present");
+  assert.deepEqual(Object.keys(img).sort(), IMAGE_KEYS);
+  assert.match(img.key, new RegExp(`^list_items/${id}/[0-9a-f]{32}\\.${ext}$`));
+  assert.equal(img.content_type, contentType);
+  assert.equal(img.width, width);
+  assert.equal(img.height, height);
+  assert.equal(img.bytes, source.length);
+  const digest = sha256(source);
+  assert.equal(img.sha256, digest);
+  assert.equal(data.image_url, `${BASE}/images/${img.key}`);
+
+  const obj = await ctx.bucket.get(img.key);
+  assert.ok(obj, `R2 object ${img.key} exists`);
+  const stored = Buffer.from(await obj.arrayBuffer());
+  assert.equal(sha256(stored), digest, "stored bytes identical to the origin's");
+  assert.equal(obj.httpMetadata?.contentType, contentType);
+  const meta = obj.customMetadata ?? {};
+  for (const k of ["source_url", "list_item_id", "user_id", "width", "height", "sha256"]) {
+    assert.equal(typeof meta[k], "string", `customMetadata.${k} is a string`);
+  }
+  if (sourceUrl) assert.equal(meta.source_url, sourceUrl);
+  assert.equal(meta.list_item_id, String(id));
+  assert.equal(meta.user_id, String(seeded.userId));
+  assert.equal(meta.width, String(width));
+  assert.equal(meta.height, String(height));
+  assert.equal(meta.sha256, digest);
+
+  const row = await ctx.getRow(id);
+  assert.equal(row.image_key, img.key);
+  assert.equal(row.image_content_type, contentType);
+  assert.equal(row.image_width, width);
+  assert.equal(row.image_height, height);
+  assert.equal(row.image_bytes, source.length);
+  assert.equal(row.image_sha256, digest);
+  assert.equal(row.image_url, data.image_url);
+  return body;
+}
