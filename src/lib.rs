@@ -47,7 +47,10 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Respo
             log.status = envelope.status.as_str();
             envelope_response(&envelope)
         }
-        Reply::Raw(response) => Ok(response),
+        Reply::Raw(response) => {
+            log.status = "served";
+            Ok(response)
+        }
     }
     .and_then(|response| with_request_id(response, &request_id));
     log.http_status = response.as_ref().map(Response::status_code).unwrap_or(500);
