@@ -50,11 +50,19 @@ impl UserRecord {
 
 /// A record that does not parse is treated as an unknown token, never as a crash.
 pub fn parse_session(json: &str) -> Option<SessionRecord> {
-    serde_json::from_str(json).ok()
+    parse_object(json)
 }
 
 pub fn parse_user(json: &str) -> Option<UserRecord> {
-    serde_json::from_str(json).ok()
+    parse_object(json)
+}
+
+/// Records are JSON objects; serde would otherwise also accept an array of the fields in order.
+fn parse_object<T: serde::de::DeserializeOwned>(json: &str) -> Option<T> {
+    match serde_json::from_str(json).ok()? {
+        object @ Value::Object(_) => serde_json::from_value(object).ok(),
+        _ => None,
+    }
 }
 
 impl SessionRecord {
@@ -124,6 +132,8 @@ mod tests {
         assert!(parse_session(r#"{"id": 7}"#).is_none());
         assert!(parse_session(r#"{"id": 7, "user_id": 12, "created_at": "yesterday", "last_used_at": "2026-11-27T09:00:00Z"}"#).is_none());
         assert!(parse_session("not json").is_none());
+        assert!(parse_session(r#"[7, 12, "2026-11-20T10:00:00Z", "2026-11-27T09:00:00Z", false]"#).is_none());
+        assert!(parse_user("[12, 5, null, null]").is_none());
         let offset = parse_session(r#"{"id": 1, "user_id": 2, "created_at": "2026-11-20T12:00:00+02:00", "last_used_at": "2026-11-20T10:00:00Z"}"#).unwrap();
         assert_eq!(offset.created_at, at("2026-11-20T10:00:00Z"));
     }

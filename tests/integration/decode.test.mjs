@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
 import {
-  DAY, assertStored, expectStatus, fixture, isoFromNow, serve, startWorker, uniqueId,
+  BASE, DAY, ROUTE, assertStored, expectStatus, fixture, isoFromNow, serve, startWorker, toResult,
+  uniqueId,
 } from "../support/harness.mjs";
 
 const PNG = fixture("sample.png");
@@ -58,6 +59,21 @@ describe("content type and body decoding", () => {
     const raw = JSON.stringify({ id: 1, image_url: "https://img.example.com/a.png", pad: "a".repeat(66_000) });
     assert.ok(Buffer.byteLength(raw) > 65536);
     const r = await ctx.put(raw);
+    expectStatus(r, 400, "invalid-encoded-params");
+  });
+
+  test("body over 64 KiB streamed without Content-Length -> 400 invalid-encoded-params", async () => {
+    const raw = Buffer.from(JSON.stringify({ id: 1, image_url: "https://img.example.com/a.png", pad: "a".repeat(70_000) }));
+    const stream = new ReadableStream({
+      start(c) {
+        for (let off = 0; off < raw.length; off += 8192) c.enqueue(new Uint8Array(raw.subarray(off, off + 8192)));
+        c.close();
+      },
+    });
+    const res = await ctx.mf.dispatchFetch(`${BASE}${ROUTE}`, {
+      method: "PUT", headers: { "content-type": "application/json" }, body: stream, duplex: "half",
+    });
+    const r = await toResult(res);
     expectStatus(r, 400, "invalid-encoded-params");
   });
 

@@ -2,8 +2,8 @@
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
 import {
-  assertNothingStored, assertStored, expectStatus, fixture, networkError, redirect, serve,
-  statusOnly, startWorker,
+  assertNothingStored, assertStored, buildPng, expectStatus, fixture, networkError, pngChunks,
+  redirect, serve, sleep, statusOnly, startWorker,
 } from "../support/harness.mjs";
 
 const PNG = fixture("sample.png");
@@ -105,6 +105,11 @@ describe("fetch and validate (default limits)", () => {
     });
   });
 
+  test("upper-case scheme and host are fine", async () => {
+    const url = "HTTPS://IMG.EXAMPLE.COM/fv/upper.png";
+    await expectStoredFrom(ctx, { url, handler: serve(PNG), source: PNG });
+  });
+
   test("http:// URL is fetched too", async () => {
     const url = "http://img.example.com/fv/http.png";
     await expectStoredFrom(ctx, { url, handler: serve(PNG), source: PNG, sourceUrl: url });
@@ -197,6 +202,51 @@ describe("fetch and validate (default limits)", () => {
     await expectInvalidUrl(ctx, { url: "https://img.example.com/fv/half.jpg", handler: serve(half, { contentType: "image/jpeg" }), reason: "corrupt" });
   });
 
+  test("PNG whose first chunk is not IHDR -> invalid-url corrupt", async () => {
+    const chunks = pngChunks(PNG);
+    const bad = buildPng([{ type: "tEXt", data: Buffer.from("Comment\0hello", "latin1") }, ...chunks]);
+    await expectInvalidUrl(ctx, { url: "https://img.example.com/fv/text-first.png", handler: serve(bad), reason: "corrupt" });
+  });
+
+  test("PNG without IDAT -> invalid-url corrupt", async () => {
+    const bad = buildPng(pngChunks(PNG).filter((c) => c.type !== "IDAT"));
+    await expectInvalidUrl(ctx, { url: "https://img.example.com/fv/no-idat.png", handler: serve(bad), reason: "corrupt" });
+  });
+
+  test("PNG with a zero-width IHDR (valid CRC) -> invalid-url corrupt", async () => {
+    const chunks = pngChunks(PNG);
+    chunks[0].data.writeUInt32BE(0, 0);
+    await expectInvalidUrl(ctx, { url: "https://img.example.com/fv/zero-width.png", handler: serve(buildPng(chunks)), reason: "corrupt" });
+  });
+
+  test("PNG rebuilt from its own chunks (valid CRCs) is accepted", async () => {
+    const rebuilt = buildPng(pngChunks(PNG));
+    assert.deepEqual(rebuilt, PNG);
+  });
+
+  test("JPEG without EOI -> invalid-url corrupt", async () => {
+    assert.deepEqual([...JPG.subarray(-2)], [0xff, 0xd9]);
+    await expectInvalidUrl(ctx, { url: "https://img.example.com/fv/no-eoi.jpg", handler: serve(JPG.subarray(0, JPG.length - 2)), reason: "corrupt" });
+  });
+
+  test("JPEG with zero height in its frame header -> invalid-url corrupt", async () => {
+    const bad = Buffer.from(JPG);
+    let off = 2;
+    let sof = -1;
+    while (off < bad.length) {
+      const m = bad[off + 1];
+      if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) { sof = off; break; }
+      off += 2 + bad.readUInt16BE(off + 2);
+    }
+    assert.ok(sof > 0, "found SOFn");
+    bad.writeUInt16BE(0, sof + 5);
+    await expectInvalidUrl(ctx, { url: "https://img.example.com/fv/zero-height.jpg", handler: serve(bad), reason: "corrupt" });
+  });
+
+  test("JPEG SOI only -> invalid-url corrupt", async () => {
+    await expectInvalidUrl(ctx, { url: "https://img.example.com/fv/soi.jpg", handler: serve(Buffer.from([0xff, 0xd8, 0xff, 0xd9])), reason: "corrupt" });
+  });
+
   // ---- destinations ---------------------------------------------------------------------------
   for (const url of [
     "http://127.0.0.1/a.png",
@@ -220,6 +270,20 @@ describe("fetch and validate (default limits)", () => {
     "http://2130706433/a.png",
     "http://0x7f000001/a.png",
     "http://0177.0.0.1/a.png",
+    "http://127.1/a.png",
+    "http://0x7f.1/a.png",
+    "http://LOCALHOST/a.png",
+    "http://localhost./a.png",
+    "http://printer.LOCAL./a.png",
+    "http://192.0.2.1/a.png",
+    "http://198.18.0.1/a.png",
+    "http://240.0.0.1/a.png",
+    "http://[::]/a.png",
+    "http://[::ffff:7f00:1]/a.png",
+    "http://[::ffff:10.0.0.1]/a.png",
+    "http://[ff02::1]/a.png",
+    "http://[fd12:3456::1]/a.png",
+    "https://[::1]:8443/a.png",
   ]) {
     test(`${url} -> invalid-url forbidden-destination, never fetched`, async () => {
       await expectInvalidUrl(ctx, { url, reason: "forbidden-destination" });
@@ -291,6 +355,33 @@ describe("fetch and validate (default limits)", () => {
       url: "https://img.example.com/fv/to-metadata.png", handler: redirect("http://169.254.169.254/"), reason: "forbidden-destination",
     });
     assert.deepEqual(ctx.origin.log.map((e) => e.host), ["img.example.com"]);
+  });
+
+  test("redirect to a URL with credentials is refused, not fetched", async () => {
+    await expectInvalidUrl(ctx, {
+      url: "https://img.example.com/fv/to-creds.png", handler: redirect("https://user:pass@img.example.com/fv/creds-target.png"),
+      routes: { "https://img.example.com/fv/creds-target.png": serve(PNG) },
+    });
+    assert.equal(ctx.origin.requestsTo("https://img.example.com/fv/creds-target.png").length, 0);
+  });
+
+  test("redirect with an unusable Location -> invalid-url unreachable", async () => {
+    await expectInvalidUrl(ctx, { url: "https://img.example.com/fv/badloc.png", handler: redirect("http://[::1"), reason: "unreachable" });
+    assert.equal(ctx.origin.log.length, 1);
+  });
+
+  test("redirect to a *.internal name -> forbidden-destination, not fetched", async () => {
+    await expectInvalidUrl(ctx, {
+      url: "https://img.example.com/fv/to-internal.png", handler: redirect("https://metadata.google.internal/a.png"), reason: "forbidden-destination",
+    });
+    assert.equal(ctx.origin.log.length, 1);
+  });
+
+  test("redirect to a decimal-spelled loopback -> forbidden-destination, not fetched", async () => {
+    await expectInvalidUrl(ctx, {
+      url: "https://img.example.com/fv/to-decimal.png", handler: redirect("https://2130706433/a.png"), reason: "forbidden-destination",
+    });
+    assert.equal(ctx.origin.log.length, 1);
   });
 
   test("redirect to localhost -> forbidden-destination, not fetched", async () => {
@@ -409,6 +500,14 @@ describe("FETCH_TIMEOUT_MS=300, MAX_REDIRECTS=1, FETCH_ALLOW_PRIVATE=true", () =
       url: "https://slow.example.com/stall.png", handler: serve(PNG, { contentLength: true, chunks: 2, chunkDelayMs: 2000 }), reason: "timeout",
     });
     assert.ok(Date.now() - t0 < 1800, `answered after ${Date.now() - t0} ms`);
+  });
+
+  test("the timeout covers the whole redirect chain", async () => {
+    const slowRedirect = async (req, res) => { await sleep(200); redirect("final.png")(req, res); };
+    await expectInvalidUrl(ctx, {
+      url: "https://slow.example.com/chain/start", handler: slowRedirect, reason: "timeout",
+      routes: { "https://slow.example.com/chain/final.png": serve(PNG, { headerDelayMs: 200 }) },
+    });
   });
 
   test("one redirect is within MAX_REDIRECTS=1", async () => {

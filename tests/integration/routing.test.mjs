@@ -45,6 +45,12 @@ describe("routing", () => {
     assert.equal(res.status, 204);
   });
 
+  test("OPTIONS with a trailing slash is a 204 too", async () => {
+    const res = await ctx.fetch(ROUTE + "/", { method: "OPTIONS" });
+    await res.arrayBuffer();
+    assert.equal(res.status, 204);
+  });
+
   test("every response carries the envelope headers; request ids differ", async () => {
     const a = await ctx.put({ id: 1 }, { method: "GET" });
     const b = await ctx.put({ id: 1 }, { method: "GET" });

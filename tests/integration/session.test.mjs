@@ -109,6 +109,46 @@ describe("session", () => {
     expectStatus(r, 401, "invalid-token");
   });
 
+  test("token in the query string with a JSON body is used", async () => {
+    const s = await ctx.seedSession();
+    const r = await ctx.put({ id: 1 }, { query: { token: s.token } });
+    expectStatus(r, 400, "missing-param");
+  });
+
+  for (const field of ["created_at", "last_used_at", "user_id"]) {
+    test(`session record without ${field} -> 401 invalid-token`, async () => {
+      const s = await ctx.seedSession();
+      const rec = JSON.parse(s.sessionJson);
+      delete rec[field];
+      await ctx.kv.put(s.kvKey, JSON.stringify(rec));
+      const r = await probe(s.token);
+      expectStatus(r, 401, "invalid-token");
+    });
+  }
+
+  test("session record with remember_me as a string -> 401 invalid-token (or at least never a crash)", async () => {
+    const s = await ctx.seedSession();
+    const rec = JSON.parse(s.sessionJson);
+    rec.remember_me = "yes";
+    await ctx.kv.put(s.kvKey, JSON.stringify(rec));
+    const r = await probe(s.token);
+    expectStatus(r, 401, "invalid-token");
+  });
+
+  test("session record that is a JSON array of plausible values -> 401 invalid-token", async () => {
+    const s = await ctx.seedSession();
+    const rec = JSON.parse(s.sessionJson);
+    await ctx.kv.put(s.kvKey, JSON.stringify([rec.id, rec.user_id, rec.created_at, rec.last_used_at, false]));
+    const r = await probe(s.token);
+    expectStatus(r, 401, "invalid-token");
+  });
+
+  test("user record that is a JSON array -> 401 invalid-token", async () => {
+    const s = await ctx.seedSession({ rawUser: "[1,2,3]" });
+    const r = await probe(s.token);
+    expectStatus(r, 401, "invalid-token");
+  });
+
   test("user record missing -> 401 invalid-token", async () => {
     const s = await ctx.seedSession({ user: null });
     const r = await probe(s.token);

@@ -55,6 +55,13 @@ describe("store", () => {
     assert.equal(body.data.id, p.id);
   });
 
+  test("id as a digit string with leading zeros", async () => {
+    const url = "https://img.example.com/store/zeros.png";
+    const p = await ctx.prepare();
+    const r = await upload(p, url, PNG, { id: "00" + String(p.id) });
+    await assertStored(ctx, r, { id: p.id, seeded: p, source: PNG, sourceUrl: url });
+  });
+
   test("replacing the image: new object stored, old object deleted, row points to the new one", async () => {
     const p = await ctx.prepare();
     const r1 = await upload(p, "https://img.example.com/store/first.png", PNG);
@@ -123,6 +130,12 @@ describe("store", () => {
     assert.equal(head.status, 200);
     assert.equal(head.headers.get("content-type"), "image/jpeg");
     assert.equal(headBody.length, 0);
+  });
+
+  test("HEAD /images/<unknown key> -> 404", async () => {
+    const res = await ctx.fetch("/images/list_items/1/ffffffffffffffffffffffffffffffff.jpg", { method: "HEAD" });
+    await res.arrayBuffer();
+    assert.equal(res.status, 404);
   });
 
   test("GET /images/<unknown key> -> 404 JSON envelope", async () => {

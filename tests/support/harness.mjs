@@ -9,8 +9,8 @@ import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
-// WORKER_SCRIPT overrides the script under test (e.g. to check the suite against another build).
-export const SCRIPT_PATH = process.env.WORKER_SCRIPT || path.join(ROOT, "build", "index.js");
+// The deployed entry point (shim around build/index.js); WORKER_SCRIPT overrides it.
+export const SCRIPT_PATH = process.env.WORKER_SCRIPT || path.join(ROOT, "shim", "entry.mjs");
 export const FIXTURES = path.join(ROOT, "tests", "fixtures", "images");
 export const BASE = "https://worker.test";
 export const ROUTE = "/api/v1/list_items/upload_image";
@@ -173,7 +173,7 @@ export function networkError() {
 // ---------------------------------------------------------------------------------------------
 
 export function buildExists() {
-  return existsSync(SCRIPT_PATH);
+  return existsSync(SCRIPT_PATH) && existsSync(path.join(ROOT, "build", "index.js"));
 }
 
 function migrationStatements() {
@@ -205,8 +205,14 @@ export async function startWorker({ vars = {}, kv = true, d1 = true, r2 = true }
   const mf = new Miniflare({
     modules: true,
     scriptPath: SCRIPT_PATH,
-    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
+    modulesRoot: ROOT,
+    // The entry imports worker-build's ES module output (build/index.js) and its wasm.
+    modulesRules: [
+      { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
+      { type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true },
+    ],
     compatibilityDate: COMPAT_DATE,
+    cf: false, // never fetch the real Request.cf from the network
     kvNamespaces: kv ? ["SESSIONS"] : [],
     d1Databases: d1 ? ["DB"] : [],
     r2Buckets: r2 ? ["IMAGES"] : [],
@@ -428,4 +434,50 @@ export async function assertStored(ctx, r, expected) {
   assert.equal(row.image_sha256, digest);
   assert.equal(row.image_url, data.image_url);
   return body;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Image byte surgery (for corrupt / malformed fixtures derived from the real ones)
+// ---------------------------------------------------------------------------------------------
+
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+export function crc32(buf) {
+  let c = 0xffffffff;
+  for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/** Splits a PNG into [{type, data}] chunks (after the 8-byte signature). */
+export function pngChunks(png) {
+  const out = [];
+  let off = 8;
+  while (off + 12 <= png.length) {
+    const len = png.readUInt32BE(off);
+    out.push({ type: png.toString("latin1", off + 4, off + 8), data: Buffer.from(png.subarray(off + 8, off + 8 + len)) });
+    off += 12 + len;
+  }
+  return out;
+}
+
+/** Builds a PNG from chunks with correct lengths and CRCs. */
+export function buildPng(chunks) {
+  const parts = [Buffer.from([137, 80, 78, 71, 13, 10, 26, 10])];
+  for (const { type, data } of chunks) {
+    const head = Buffer.alloc(8);
+    head.writeUInt32BE(data.length, 0);
+    head.write(type, 4, "latin1");
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(Buffer.concat([Buffer.from(type, "latin1"), data])), 0);
+    parts.push(head, data, crc);
+  }
+  return Buffer.concat(parts);
 }
