@@ -19,17 +19,17 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknow
   rustup target add wasm32-unknown-unknown
 fi
 
-if [ "$(worker-build --version 2>/dev/null | awk '{print $2}')" != "$WORKER_BUILD_VERSION" ]; then
+if [ "$(worker-build --version 2>/dev/null | awk '{print $NF}')" != "$WORKER_BUILD_VERSION" ]; then
   say "cargo install worker-build@$WORKER_BUILD_VERSION (a few minutes, once)"
-  cargo install worker-build@"$WORKER_BUILD_VERSION" --locked
+  cargo install worker-build@"$WORKER_BUILD_VERSION" --locked --force
 fi
 
 # The CLI must be exactly the version Cargo.lock pins for the wasm-bindgen crate.
 WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print }' "$ROOT/Cargo.lock")"
-if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $NF}')" != "$WASM_BINDGEN_VERSION" ]; then
   say "cargo install wasm-bindgen-cli@$WASM_BINDGEN_VERSION (about 10 minutes, once)"
   # Not --locked: its lockfile pins a webpki-roots release the registry no longer serves.
-  cargo install wasm-bindgen-cli@"$WASM_BINDGEN_VERSION"
+  cargo install wasm-bindgen-cli@"$WASM_BINDGEN_VERSION" --force
 fi
 
 export WASM_BINDGEN_BIN="$(command -v wasm-bindgen)"

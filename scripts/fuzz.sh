@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Fuzz each target for SECONDS (default 60), two at a time; crashes land in fuzz/artifacts/.
+# Usage: npm run fuzz [-- SECONDS [TARGET...]]
+source "$(dirname "$0")/toolchain.sh"
+cd "$ROOT/fuzz"
+SECONDS_PER_TARGET="${1:-60}"; shift || true
+TARGETS=("${@:-png jpeg destination request}")
+read -r -a TARGETS <<< "${TARGETS[*]}"
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  say "cargo install cargo-fuzz (once)"
+  cargo install cargo-fuzz --locked
+fi
+rustup toolchain list | grep -q nightly || rustup toolchain install nightly --profile minimal
+for target in "${TARGETS[@]}"; do cargo +nightly fuzz build "$target"; done
+# Seed the image targets with the fixtures, minus the signature the target prepends
+# (the first byte of an input is the split point).
+seed() {
+  local target=$1 pattern=$2 skip=$3
+  mkdir -p "corpus/$target"
+  [ -n "$(ls -A "corpus/$target")" ] && return
+  for file in "$ROOT"/tests/fixtures/images/$pattern; do
+    { printf '\x40'; tail -c +"$skip" "$file"; } > "corpus/$target/$(basename "$file")"
+  done
+}
+seed png '*.png' 9
+seed jpeg '*.jpg' 3
+run() {
+  mkdir -p "corpus/$1" artifacts
+  cargo +nightly fuzz run "$1" "corpus/$1" -- -max_total_time="$SECONDS_PER_TARGET" -print_final_stats=1 2>&1 \
+    | grep -E "stat::number_of_executed_units|stat::peak_rss|SUMMARY|ERROR|Done" | sed "s/^/[$1] /"
+}
+for ((i = 0; i < ${#TARGETS[@]}; i += 2)); do
+  run "${TARGETS[i]}" &
+  [ -n "${TARGETS[i+1]:-}" ] && run "${TARGETS[i+1]}" &
+  wait
+done
