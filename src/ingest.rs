@@ -59,6 +59,10 @@ impl Ingest {
         Ok(())
     }
 
+    pub fn received(&self) -> u64 {
+        self.received
+    }
+
     /// Known as soon as the header has been seen: what the object's key and type will be.
     pub fn info(&self) -> Option<ImageInfo> {
         self.validator.info()

@@ -18,6 +18,8 @@ pub struct RequestLog {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bytes: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub streamed: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fetch_validate_ms: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store_ms: Option<f64>,

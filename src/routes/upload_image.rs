@@ -8,13 +8,13 @@ use worker::{Context, Env, Request};
 use crate::api::envelope::Envelope;
 use crate::api::failure::Failure;
 use crate::api::log::RequestLog;
-use crate::api::params::{decode, is_json_content_type, parse_upload, UploadParams};
+use crate::api::params::{decode, is_json_content_type, parse_upload};
 use crate::auth::kv_store::authenticate;
 use crate::config::Limits;
-use crate::edge::{now, now_ms, random_hex, read_capped_body, scalar_var};
-use crate::fetch::remote::{fetch_image, FetchedImage};
-use crate::list_item::{image_key, image_path, item_view, object_key, ImageFields, Row};
+use crate::edge::{now, now_ms, read_capped_body, scalar_var};
+use crate::list_item::{image_key, image_path, item_view, ImageFields, Row};
 use crate::store::{images::ImageBucket, list_items::ListItems};
+use crate::transfer::{transfer, ObjectPlan, TransferError};
 
 /// How often the record is re-read when a concurrent upload changed it under us.
 const MAX_SWAP_ATTEMPTS: usize = 3;
@@ -53,50 +53,42 @@ pub async fn upload_image(req: &mut Request, env: &Env, ctx: &Context, log: &mut
     // 7. The list item exists.
     let item = items.find(params.id).await.map_err(Failure::Crash)?.ok_or_else(not_found)?;
 
-    // 8. Fetch and validate the image.
+    // 8. Fetch and validate the image, 9a. streaming it into R2 as it is validated.
     let limits = Limits::from_vars(|name| scalar_var(env, name)).map_err(Failure::Crash)?;
+    let plan = ObjectPlan {
+        item_id: params.id,
+        metadata: HashMap::from([
+            ("source_url".to_string(), params.image_url.to_string()),
+            ("list_item_id".to_string(), params.id.to_string()),
+            ("user_id".to_string(), auth.session.user_id.to_string()),
+        ]),
+    };
     let started = now_ms();
-    let fetched = fetch_image(&params.image_url, &limits).await;
+    let stored = transfer(&params.image_url, &limits, &plan, &images).await;
     log.fetch_validate_ms = Some(now_ms() - started);
-    let fetched = fetched.map_err(Failure::InvalidUrl)?;
-    log.bytes = Some(fetched.image.bytes);
+    let stored = stored.map_err(|e| match e {
+        TransferError::Url(failure) => Failure::InvalidUrl(failure),
+        TransferError::Store(detail) => Failure::Crash(detail),
+    })?;
+    log.bytes = Some(stored.image.bytes);
+    log.streamed = Some(stored.streamed);
 
-    // 9. Store the object, then point the record at it, then drop the replaced object.
+    // 9b. Point the record at the new object, then drop the object it replaced.
     let started = now_ms();
-    let stored = store(&images, &items, &params, item, fetched, &url.origin().ascii_serialization(), auth.session.user_id).await;
+    let public_url = format!("{}{}", url.origin().ascii_serialization(), image_path(&stored.key));
+    let fields = ImageFields::new(&stored.image, stored.key, public_url);
+    let updated = save(&images, &items, params.id, item, &fields).await;
     log.store_ms = Some(now_ms() - started);
-    Ok(Envelope::success(item_view(&stored?), auth.view))
+    Ok(Envelope::success(item_view(&updated?), auth.view))
 }
 
-async fn store(
-    images: &ImageBucket,
-    items: &ListItems,
-    params: &UploadParams,
-    mut item: Row,
-    fetched: FetchedImage,
-    public_origin: &str,
-    user_id: i64,
-) -> Result<Row, Failure> {
-    let FetchedImage { bytes, image } = fetched;
-    let key = object_key(params.id, &random_hex(16).map_err(Failure::Crash)?, image.info.format);
-    let fields = ImageFields::new(&image, key.clone(), format!("{public_origin}{}", image_path(&key)));
-    let metadata = HashMap::from([
-        ("source_url".to_string(), params.image_url.to_string()),
-        ("list_item_id".to_string(), params.id.to_string()),
-        ("user_id".to_string(), user_id.to_string()),
-        ("width".to_string(), fields.width.to_string()),
-        ("height".to_string(), fields.height.to_string()),
-        ("sha256".to_string(), fields.sha256.clone()),
-    ]);
-    images.put(&fields, bytes, metadata).await.map_err(Failure::Crash)?;
-
-    let outcome = point_item_at(items, params.id, &mut item, &fields).await;
-    let (updated, replaced) = match outcome {
+async fn save(images: &ImageBucket, items: &ListItems, id: i64, mut item: Row, fields: &ImageFields) -> Result<Row, Failure> {
+    let (updated, replaced) = match point_item_at(items, id, &mut item, fields).await {
         Ok(Some(done)) => done,
         failed => {
             // Nothing may point at the new object: remove it before answering.
-            if let Err(e) = images.delete(&key).await {
-                worker::console_error!("{}", serde_json::json!({"event": "orphan-delete-failed", "key": key, "error": e}));
+            if let Err(e) = images.delete(&fields.key).await {
+                worker::console_error!("{}", serde_json::json!({"event": "orphan-delete-failed", "key": fields.key, "error": e}));
             }
             return Err(failed.err().unwrap_or_else(not_found));
         }

@@ -2,22 +2,22 @@
 
 use std::collections::HashMap;
 
-use worker::{Bucket, HttpMetadata, Object};
-
-use crate::list_item::ImageFields;
+use worker::{Bucket, Data, HttpMetadata, Object};
 
 pub struct ImageBucket(pub Bucket);
 
 impl ImageBucket {
-    pub async fn put(&self, fields: &ImageFields, bytes: Vec<u8>, metadata: HashMap<String, String>) -> Result<(), String> {
+    /// `body` is bytes or a `FixedLengthStream`: a stream that errors before its last byte
+    /// leaves no object behind.
+    pub async fn put(&self, key: &str, content_type: &str, body: impl Into<Data>, metadata: HashMap<String, String>) -> Result<(), String> {
         self.0
-            .put(&fields.key, bytes)
-            .http_metadata(HttpMetadata { content_type: Some(fields.content_type.to_string()), ..Default::default() })
+            .put(key, body)
+            .http_metadata(HttpMetadata { content_type: Some(content_type.to_string()), ..Default::default() })
             .custom_metadata(metadata)
             .execute()
             .await
             .map(|_| ())
-            .map_err(|e| format!("R2 put {} failed: {e}", fields.key))
+            .map_err(|e| format!("R2 put {key} failed: {e}"))
     }
 
     pub async fn delete(&self, key: &str) -> Result<(), String> {

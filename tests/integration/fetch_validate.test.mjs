@@ -2,36 +2,14 @@
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
 import {
-  assertNothingStored, assertStored, buildPng, expectStatus, fixture, networkError, pngChunks,
-  redirect, serve, sleep, statusOnly, startWorker,
+  assertNothingStored, assertStored, buildPng, expectInvalidUrl, expectStatus, expectStoredFrom, fixture,
+  networkError, pngChunks, redirect, serve, sleep, statusOnly, startWorker,
 } from "../support/harness.mjs";
 
 const PNG = fixture("sample.png");
 const JPG = fixture("sample.jpg");
 const PJPG = fixture("sample-progressive.jpg");
 const LARGE = fixture("large.png");
-
-/** Seeds session + item, routes url, PUTs, asserts invalid-url with `reason` and nothing stored. */
-async function expectInvalidUrl(ctx, { url, handler, reason, routes = {} }) {
-  const p = await ctx.prepare({ url, handler });
-  for (const [u, h] of Object.entries(routes)) ctx.origin.route(u, h);
-  const before = await ctx.getRow(p.id);
-  const r = await ctx.put({ token: p.token, id: p.id, image_url: url });
-  const body = expectStatus(r, 400, "invalid-url");
-  assert.ok(body.data && typeof body.data === "object", "data present");
-  if (reason !== undefined) assert.equal(body.data.reason, reason, JSON.stringify(body.data));
-  else assert.ok(typeof body.data.reason === "string" && body.data.reason.length > 0);
-  await assertNothingStored(ctx, p.id, before);
-  assert.equal(ctx.origin.unexpected().length, 0, "no unexpected outbound request");
-  return { p, body };
-}
-
-async function expectStoredFrom(ctx, { url, handler, source, routes = {}, ...rest }) {
-  const p = await ctx.prepare({ url, handler });
-  for (const [u, h] of Object.entries(routes)) ctx.origin.route(u, h);
-  const r = await ctx.put({ token: p.token, id: p.id, image_url: url });
-  return assertStored(ctx, r, { id: p.id, seeded: p, source, ...rest });
-}
 
 describe("fetch and validate (default limits)", () => {
   let ctx;

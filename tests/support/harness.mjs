@@ -385,6 +385,9 @@ export async function assertNothingStored(ctx, id, beforeRow) {
  */
 export async function assertStored(ctx, r, expected) {
   const { id, seeded, source, sourceUrl, contentType = "image/png", ext = "png", width = 64, height = 48 } = expected;
+  // A streamed object's metadata is written before its last byte exists: no sha256 there
+  // (the D1 row and data.image carry it).
+  const { streamed = false } = expected;
   const body = expectStatus(r, 200, "action-successful");
   assertSession(body.session, seeded);
   const data = body.data;
@@ -415,7 +418,7 @@ export async function assertStored(ctx, r, expected) {
   assert.equal(sha256(stored), digest, "stored bytes identical to the origin's");
   assert.equal(obj.httpMetadata?.contentType, contentType);
   const meta = obj.customMetadata ?? {};
-  for (const k of ["source_url", "list_item_id", "user_id", "width", "height", "sha256"]) {
+  for (const k of ["source_url", "list_item_id", "user_id", "width", "height", ...(streamed ? [] : ["sha256"])]) {
     assert.equal(typeof meta[k], "string", `customMetadata.${k} is a string`);
   }
   if (sourceUrl) assert.equal(meta.source_url, sourceUrl);
@@ -423,7 +426,8 @@ export async function assertStored(ctx, r, expected) {
   assert.equal(meta.user_id, String(seeded.userId));
   assert.equal(meta.width, String(width));
   assert.equal(meta.height, String(height));
-  assert.equal(meta.sha256, digest);
+  if (streamed) assert.equal(meta.sha256, undefined);
+  else assert.equal(meta.sha256, digest);
 
   const row = await ctx.getRow(id);
   assert.equal(row.image_key, img.key);
@@ -434,6 +438,30 @@ export async function assertStored(ctx, r, expected) {
   assert.equal(row.image_sha256, digest);
   assert.equal(row.image_url, data.image_url);
   return body;
+}
+
+/** Seeds session + item, routes url, PUTs, asserts invalid-url with `reason` and nothing stored. */
+export async function expectInvalidUrl(ctx, { url, handler, reason, routes = {} }) {
+  const p = await ctx.prepare({ url, handler });
+  for (const [u, h] of Object.entries(routes)) ctx.origin.route(u, h);
+  const before = await ctx.getRow(p.id);
+  const r = await ctx.put({ token: p.token, id: p.id, image_url: url });
+  const body = expectStatus(r, 400, "invalid-url");
+  assert.ok(body.data && typeof body.data === "object", "data present");
+  if (Array.isArray(reason)) assert.ok(reason.includes(body.data.reason), JSON.stringify(body.data));
+  else if (reason !== undefined) assert.equal(body.data.reason, reason, JSON.stringify(body.data));
+  else assert.ok(typeof body.data.reason === "string" && body.data.reason.length > 0);
+  await assertNothingStored(ctx, p.id, before);
+  assert.equal(ctx.origin.unexpected().length, 0, "no unexpected outbound request");
+  return { p, body };
+}
+
+/** Seeds session + item, routes url, PUTs, asserts the image was stored (see assertStored). */
+export async function expectStoredFrom(ctx, { url, handler, source, routes = {}, ...rest }) {
+  const p = await ctx.prepare({ url, handler });
+  for (const [u, h] of Object.entries(routes)) ctx.origin.route(u, h);
+  const r = await ctx.put({ token: p.token, id: p.id, image_url: url });
+  return assertStored(ctx, r, { id: p.id, seeded: p, source, ...rest });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,112 @@
+// Bodies announced above 1 MiB stream origin → validator → R2 (API.md §5, issue 2/4): the
+// object exists only if every byte arrived and the whole image validated.
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { after, before, beforeEach, describe, test } from "node:test";
+import {
+  buildPng, expectInvalidUrl, expectStoredFrom, fixture, pngChunks, serve, startWorker,
+} from "../support/harness.mjs";
+
+/** A valid 64x48 PNG of about `size` bytes: sample.png plus a large private ancillary chunk. */
+function bigPng(size) {
+  const [ihdr, ...rest] = pngChunks(fixture("sample.png"));
+  return buildPng([ihdr, { type: "zzZz", data: randomBytes(size) }, ...rest]);
+}
+
+/** Flip one byte `fromEnd` bytes before the end (inside the last chunks, caught by a CRC). */
+function flipNearEnd(buf, fromEnd) {
+  const copy = Buffer.from(buf);
+  copy[copy.length - fromEnd] ^= 0xff;
+  return copy;
+}
+
+describe("streaming uploads", () => {
+  let ctx;
+  const BIG = bigPng(3 * 1024 * 1024);
+  before(async () => {
+    ctx = await startWorker();
+  });
+  after(() => ctx?.dispose());
+  beforeEach(() => ctx.origin.reset());
+
+  test("3 MiB PNG with Content-Length is streamed into R2 byte-identical", async () => {
+    const url = "https://img.example.com/st/big.png";
+    await expectStoredFrom(ctx, { url, handler: serve(BIG, { chunks: 40 }), source: BIG, sourceUrl: url, streamed: true });
+  });
+
+  test("a bad CRC in the middle errors the stream: invalid-url corrupt, no object", async () => {
+    await expectInvalidUrl(ctx, {
+      url: "https://img.example.com/st/mid.png",
+      handler: serve(flipNearEnd(BIG, BIG.length >> 1), { chunks: 40 }),
+      reason: "corrupt",
+    });
+  });
+
+  test("a bad IEND CRC (the very last bytes) still leaves no object", async () => {
+    await expectInvalidUrl(ctx, {
+      url: "https://img.example.com/st/end.png",
+      handler: serve(flipNearEnd(BIG, 1), { chunks: 40 }),
+      reason: "corrupt",
+    });
+  });
+
+  test("body shorter than its Content-Length -> invalid-url, no object", async () => {
+    await expectInvalidUrl(ctx, {
+      url: "https://img.example.com/st/short.png",
+      handler: (req, res) => {
+        res.writeHead(200, { "content-type": "image/png", "content-length": String(BIG.length) });
+        res.write(BIG.subarray(0, BIG.length - 5000), () => setTimeout(() => req.socket.destroy(), 20));
+      },
+      reason: ["unreachable", "corrupt"],
+    });
+  });
+
+  test("Content-Length smaller than the image (origin sends more) -> invalid-url, no object", async () => {
+    await expectInvalidUrl(ctx, {
+      url: "https://img.example.com/st/long.png",
+      handler: (req, res) => {
+        res.writeHead(200, { "content-type": "image/png", "content-length": String(BIG.length - 100) });
+        res.write(BIG, () => setTimeout(() => req.socket.destroy(), 20));
+      },
+      reason: ["unreachable", "corrupt"],
+    });
+  });
+
+  test("body that errors halfway -> invalid-url unreachable, no object", async () => {
+    await expectInvalidUrl(ctx, {
+      url: "https://img.example.com/st/error.png",
+      handler: (req, res) => {
+        res.writeHead(200, { "content-type": "image/png", "content-length": String(BIG.length) });
+        res.write(BIG.subarray(0, BIG.length >> 1), () => setTimeout(() => req.socket.destroy(), 20));
+      },
+      reason: ["unreachable", "corrupt"],
+    });
+  });
+
+  test("GIF announced as 3 MiB is refused from its first bytes", async () => {
+    const gif = Buffer.concat([fixture("sample.gif"), randomBytes(3 * 1024 * 1024)]);
+    await expectInvalidUrl(ctx, {
+      url: "https://img.example.com/st/big.gif",
+      handler: serve(gif, { chunks: 40 }),
+      reason: "unsupported-type",
+    });
+  });
+});
+
+describe("streaming with FETCH_TIMEOUT_MS=500", () => {
+  let ctx;
+  before(async () => {
+    ctx = await startWorker({ vars: { FETCH_TIMEOUT_MS: "500" } });
+  });
+  after(() => ctx?.dispose());
+
+  test("an origin that trickles a streamed body is cut off: timeout, no object", async () => {
+    const big = bigPng(2 * 1024 * 1024);
+    const { body } = await expectInvalidUrl(ctx, {
+      url: "https://img.example.com/st/slow.png",
+      handler: serve(big, { chunks: 20, chunkDelayMs: 100 }),
+      reason: "timeout",
+    });
+    assert.equal(body.data.reason, "timeout");
+  });
+});
