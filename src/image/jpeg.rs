@@ -94,6 +94,18 @@ impl JpegParser {
         }
     }
 
+    /// Move bytes from `input` into the header buffer until it holds `want`; true once it does.
+    fn fill(&mut self, input: &mut &[u8], want: usize) -> bool {
+        let n = input.len().min(want.saturating_sub(self.buf_len));
+        let (head, tail) = input.split_at(n);
+        if let Some(dest) = self.buf.get_mut(self.buf_len..self.buf_len.saturating_add(n)) {
+            dest.copy_from_slice(head);
+        }
+        self.buf_len = self.buf_len.saturating_add(n);
+        *input = tail;
+        self.buf_len >= want
+    }
+
     pub(crate) fn push(&mut self, mut input: &[u8]) -> Result<(), Rejection> {
         while let Some((&first, after_first)) = input.split_first() {
             match self.phase {
@@ -140,34 +152,14 @@ impl JpegParser {
                     }
                 }
                 Phase::Length { marker } => {
-                    let n = input.len().min(2usize.saturating_sub(self.buf_len));
-                    let (head, tail) = input.split_at(n);
-                    if let Some(dest) = self
-                        .buf
-                        .get_mut(self.buf_len..self.buf_len.saturating_add(n))
-                    {
-                        dest.copy_from_slice(head);
-                    }
-                    self.buf_len = self.buf_len.saturating_add(n);
-                    input = tail;
-                    if self.buf_len >= 2 {
+                    if self.fill(&mut input, 2) {
                         self.buf_len = 0;
                         let [hi, lo, ..] = self.buf;
                         self.segment_length(marker, u16::from_be_bytes([hi, lo]))?;
                     }
                 }
                 Phase::Header { marker, len } => {
-                    let n = input.len().min(len.saturating_sub(self.buf_len));
-                    let (head, tail) = input.split_at(n);
-                    if let Some(dest) = self
-                        .buf
-                        .get_mut(self.buf_len..self.buf_len.saturating_add(n))
-                    {
-                        dest.copy_from_slice(head);
-                    }
-                    self.buf_len = self.buf_len.saturating_add(n);
-                    input = tail;
-                    if self.buf_len >= len {
+                    if self.fill(&mut input, len) {
                         self.buf_len = 0;
                         if marker == SOS {
                             self.parse_sos(len)?;
