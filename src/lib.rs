@@ -7,6 +7,7 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod cors;
 pub mod edge;
 pub mod fetch;
 pub mod image;
@@ -53,7 +54,8 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Respo
             Ok(response)
         }
     }
-    .and_then(|response| with_request_id(response, &request_id));
+    .and_then(|response| with_request_id(response, &request_id))
+    .and_then(|response| with_cors(response, &req, &env));
     log.http_status = response.as_ref().map(Response::status_code).unwrap_or(500);
     log.total_ms = now_ms() - started;
     worker::console_log!("{}", log.to_json());
@@ -92,6 +94,26 @@ fn envelope_response(envelope: &Envelope) -> worker::Result<Response> {
     headers.set("Content-Type", "application/json; charset=utf-8")?;
     headers.set("Cache-Control", "no-store")?;
     Ok(Response::from_bytes(envelope.to_bytes())?.with_status(envelope.http_code()).with_headers(headers))
+}
+
+/// CORS headers for listed origins only; a preflight from one also gets methods, headers, max age.
+fn with_cors(mut response: Response, req: &Request, env: &Env) -> worker::Result<Response> {
+    let allowed = match var(env, "ALLOWED_ORIGINS") {
+        VarValue::Text(list) => list,
+        _ => return Ok(response),
+    };
+    let origin = req.headers().get("origin")?;
+    let Some(origin) = cors::allowed_origin(origin.as_deref(), &allowed) else { return Ok(response) };
+    let headers = response.headers_mut();
+    headers.set("Access-Control-Allow-Origin", origin)?;
+    headers.append("Vary", "Origin")?;
+    headers.set("Access-Control-Expose-Headers", cors::EXPOSE_HEADERS)?;
+    if req.method() == worker::Method::Options {
+        headers.set("Access-Control-Allow-Methods", cors::ALLOW_METHODS)?;
+        headers.set("Access-Control-Allow-Headers", cors::ALLOW_HEADERS)?;
+        headers.set("Access-Control-Max-Age", cors::MAX_AGE_SECONDS)?;
+    }
+    Ok(response)
 }
 
 fn with_request_id(mut response: Response, request_id: &str) -> worker::Result<Response> {
