@@ -7,6 +7,9 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
+import Ajv2020 from "ajv/dist/2020.js";
+import addFormats from "ajv-formats";
+import { parse as parseYaml } from "yaml";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 // The deployed entry point (shim around build/index.js); WORKER_SCRIPT overrides it.
@@ -220,6 +223,13 @@ export async function startWorker({ vars = {}, kv = true, d1 = true, r2 = true }
     outboundService: { node: origin.node },
   });
   await mf.ready;
+  // Remember which request each response answers, so toResult() can check it against openapi.yaml.
+  const rawDispatch = mf.dispatchFetch.bind(mf);
+  mf.dispatchFetch = async (input, init = {}) => {
+    const res = await rawDispatch(input, init);
+    rememberRequest(res, init.method ?? (input instanceof Request ? input.method : "GET"), input instanceof Request ? input.url : input);
+    return res;
+  };
 
   const ctx = {
     mf,
@@ -232,8 +242,13 @@ export async function startWorker({ vars = {}, kv = true, d1 = true, r2 = true }
     for (const stmt of migrationStatements()) await ctx.db.prepare(stmt).run();
   }
 
-  /** Raw dispatch against the worker. */
-  ctx.fetch = (pathOrUrl, init = {}) => mf.dispatchFetch(new URL(pathOrUrl, BASE).toString(), init);
+  /** Raw dispatch against the worker (the response is checked against openapi.yaml on a clone). */
+  ctx.fetch = async (pathOrUrl, init = {}) => {
+    const res = await mf.dispatchFetch(new URL(pathOrUrl, BASE).toString(), init);
+    const copy = res.clone();
+    await assertMatchesOpenApi({ status: copy.status, headers: copy.headers, buf: Buffer.from(await copy.arrayBuffer()) }, requestOf.get(res));
+    return res;
+  };
 
   /**
    * PUT the upload route. `body`: object (JSON-encoded), string / Buffer (sent raw) or undefined
@@ -308,7 +323,13 @@ export async function startWorker({ vars = {}, kv = true, d1 = true, r2 = true }
   return ctx;
 }
 
-export async function toResult(res) {
+/**
+ * Reads a worker response. Every response is checked against openapi.yaml (see
+ * assertMatchesOpenApi): the request is the one `ctx.put` / `ctx.fetch` / `ctx.mf.dispatchFetch`
+ * sent, or `request` ({method, url}) when given; for a response of another Miniflare instance
+ * whose request is unknown, the body must match one of the documented envelopes for its HTTP code.
+ */
+export async function toResult(res, request) {
   const buf = Buffer.from(await res.arrayBuffer());
   const text = buf.toString("utf8");
   let body = null;
@@ -317,7 +338,242 @@ export async function toResult(res) {
   } catch {
     body = null;
   }
-  return { res, status: res.status, headers: res.headers, text, buf, body };
+  const result = { res, status: res.status, headers: res.headers, text, buf, body };
+  await assertMatchesOpenApi(result, request ?? requestOf.get(res));
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// openapi.yaml as the oracle for every response
+//
+// The document's component schemas are compiled with Ajv (JSON Schema 2020-12, the dialect of
+// OpenAPI 3.1) and ajv-formats. A response is looked up by path (templates `{name}` match any
+// non-empty rest, as `/images/{key}` keys contain `/`), method and HTTP code; a method/path the
+// document does not describe must be the documented `components.responses.RouteNonExistent`.
+// Then: every `required` header is present, every documented header present matches its schema,
+// the body's media type is documented, and a JSON body validates against its schema.
+// ---------------------------------------------------------------------------------------------
+
+export const OPENAPI_PATH = path.join(ROOT, "openapi.yaml");
+const SCHEMA_BASE = "https://list-items-upload-image.invalid/openapi.yaml";
+const requestOf = new WeakMap();
+const openApiStats = { checked: 0, jsonBodies: 0, byOperation: {} };
+
+function rememberRequest(res, method, url) {
+  if (res && typeof res === "object") requestOf.set(res, { method: String(method).toUpperCase(), url: String(url) });
+}
+
+/** `#/a/b~1c` → the node it points at inside `doc`. */
+export function resolvePointer(doc, ref) {
+  if (!ref.startsWith("#/")) throw new Error(`only local $ref supported: ${ref}`);
+  let node = doc;
+  for (const raw of ref.slice(2).split("/")) {
+    const key = raw.replace(/~1/g, "/").replace(/~0/g, "~");
+    if (node === null || typeof node !== "object" || !(key in node)) throw new Error(`unresolvable $ref ${ref}`);
+    node = node[key];
+  }
+  return node;
+}
+
+/** Follows OpenAPI-level `$ref`s (path items, responses, headers, parameters, examples). */
+function deref(doc, node) {
+  const seen = new Set();
+  while (node && typeof node === "object" && typeof node.$ref === "string") {
+    if (seen.has(node.$ref)) throw new Error(`$ref cycle at ${node.$ref}`);
+    seen.add(node.$ref);
+    node = resolvePointer(doc, node.$ref);
+  }
+  return node;
+}
+
+/** Rewrites `#/components/schemas/X` to the `$defs` of the schema under which the components are registered. */
+function rebase(schema) {
+  if (Array.isArray(schema)) return schema.map(rebase);
+  if (schema === null || typeof schema !== "object") return schema;
+  const out = {};
+  for (const [k, v] of Object.entries(schema)) {
+    if (k === "$ref" && typeof v === "string") {
+      if (!v.startsWith("#/components/schemas/")) throw new Error(`openapi.yaml: a schema $ref must point into #/components/schemas: ${v}`);
+      out[k] = `${SCHEMA_BASE}#/$defs/${v.slice("#/components/schemas/".length)}`;
+    } else out[k] = rebase(v);
+  }
+  return out;
+}
+
+/**
+ * Loads and compiles openapi.yaml (or `text`). Returns { doc, ajv, validator(schema) → compiled fn,
+ * findResponse(method, path, status) }.
+ */
+export function loadOpenApi(text = readFileSync(OPENAPI_PATH, "utf8")) {
+  const doc = parseYaml(text);
+  const ajv = new Ajv2020({ allErrors: true, strict: true, strictTypes: false, strictRequired: false, validateFormats: true });
+  addFormats(ajv);
+  // Vendor extensions inside schemas are annotations.
+  for (const keyword of collectExtensionKeywords(doc.components?.schemas ?? {})) ajv.addKeyword(keyword);
+  ajv.addSchema({ $id: SCHEMA_BASE, $defs: rebase(doc.components?.schemas ?? {}) });
+  const cache = new Map();
+  const validator = (schema) => {
+    if (!cache.has(schema)) cache.set(schema, ajv.compile(rebase(schema)));
+    return cache.get(schema);
+  };
+
+  const templates = Object.keys(doc.paths ?? {}).map((template) => {
+    const rx = "^" + template.split(/(\{[^}]+\})/).map((part) => (/^\{[^}]+\}$/.test(part) ? "(.+)" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))).join("") + "$";
+    return { template, rx: new RegExp(rx) };
+  });
+
+  /** → { where, response } (response undefined when the code is not documented). */
+  const findResponse = (method, pathname, status) => {
+    const m = method.toLowerCase();
+    const hit = templates.find(({ rx }) => rx.test(pathname));
+    const item = hit ? deref(doc, doc.paths[hit.template]) : null;
+    const op = item?.[m];
+    if (!op) {
+      return { where: `${method} ${pathname} (no operation in openapi.yaml: components.responses.RouteNonExistent)`,
+               response: status === 500 ? deref(doc, doc.components.responses.RouteNonExistent) : undefined, opKey: "route-non-existent" };
+    }
+    const r = op.responses?.[String(status)] ?? op.responses?.default;
+    return { where: `${method} ${hit.template} -> ${status}`, response: r && deref(doc, r), opKey: `${method} ${hit.template}` };
+  };
+
+  /** Every documented response (any operation, plus RouteNonExistent) for an HTTP code. */
+  const responsesFor = (status) => {
+    const out = [];
+    for (const template of Object.keys(doc.paths ?? {})) {
+      const item = deref(doc, doc.paths[template]);
+      for (const m of ["get", "put", "post", "delete", "options", "head", "patch", "trace"]) {
+        const r = item?.[m]?.responses?.[String(status)];
+        if (r) out.push({ where: `${m.toUpperCase()} ${template} -> ${status}`, response: deref(doc, r) });
+      }
+    }
+    if (status === 500) out.push({ where: "RouteNonExistent", response: deref(doc, doc.components.responses.RouteNonExistent) });
+    return out;
+  };
+
+  return { doc, ajv, validator, findResponse, responsesFor, deref: (node) => deref(doc, node) };
+}
+
+function collectExtensionKeywords(node, out = new Set()) {
+  if (Array.isArray(node)) node.forEach((n) => collectExtensionKeywords(n, out));
+  else if (node && typeof node === "object") {
+    for (const [k, v] of Object.entries(node)) {
+      if (k.startsWith("x-")) out.add(k);
+      else collectExtensionKeywords(v, out);
+    }
+  }
+  return out;
+}
+
+let openApi;
+function contract() {
+  openApi ??= loadOpenApi();
+  return openApi;
+}
+
+function describeErrors(errors) {
+  return (errors ?? [])
+    .slice(0, 12)
+    .map((e) => `  ${e.instancePath || "(root)"} ${e.message}${e.params && Object.keys(e.params).length ? " " + JSON.stringify(e.params) : ""} [${e.schemaPath.replace(`${SCHEMA_BASE}#/$defs/`, "#/components/schemas/")}]`)
+    .join("\n");
+}
+
+/** The `status` strings an envelope schema (through `$ref`, `oneOf`, `anyOf`, `allOf`) allows. */
+function envelopeStatuses(api, schema, out = new Set()) {
+  schema = api.deref(schema);
+  if (!schema || typeof schema !== "object") return out;
+  const s = schema.properties?.status;
+  if (s?.const !== undefined) out.add(s.const);
+  for (const v of s?.enum ?? []) out.add(v);
+  for (const k of ["oneOf", "anyOf", "allOf"]) for (const sub of schema[k] ?? []) envelopeStatuses(api, sub, out);
+  return out;
+}
+
+/**
+ * The problems of `result` ({status, headers, buf}) against one documented `response`
+ * (empty array = it matches). `method` is used for HEAD (headers only).
+ */
+export function openApiProblems(api, response, result, method = "GET") {
+  const problems = [];
+  for (const [name, h] of Object.entries(response.headers ?? {})) {
+    const header = api.deref(h);
+    const value = result.headers.get(name);
+    if (value === null) {
+      if (header.required) problems.push(`required header ${name} is missing`);
+      continue;
+    }
+    if (header.schema) {
+      const validate = api.validator(header.schema);
+      if (!validate(value)) problems.push(`header ${name}: ${JSON.stringify(value)} does not match its schema:\n${describeErrors(validate.errors)}`);
+    }
+  }
+  const buf = result.buf ?? Buffer.alloc(0);
+  const content = response.content ?? {};
+  if (buf.length === 0) {
+    const jsonDocumented = Object.keys(content).some((t) => t === "application/json");
+    if (jsonDocumented && method !== "HEAD") problems.push("an envelope was documented but the body is empty");
+    return problems;
+  }
+  const essence = (result.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
+  const media = content[essence];
+  if (!media) {
+    problems.push(`body of type ${JSON.stringify(essence)} is not documented (documented: ${Object.keys(content).join(", ") || "no body"})`);
+    return problems;
+  }
+  if (essence === "application/json") {
+    let body;
+    try {
+      body = JSON.parse(buf.toString("utf8"));
+    } catch {
+      problems.push(`body is not JSON: ${buf.toString("utf8").slice(0, 200)}`);
+      return problems;
+    }
+    if (media.schema) {
+      const validate = api.validator(media.schema);
+      if (!validate(body)) {
+        // For a oneOf of envelopes, report against the branch(es) documented for this `status`.
+        const branches = (api.deref(media.schema).oneOf ?? []).filter((b) => envelopeStatuses(api, b).has(body?.status));
+        if (branches.length) {
+          for (const b of branches) {
+            const v = api.validator(b);
+            if (!v(body)) problems.push(`body does not match the ${JSON.stringify(body.status)} envelope ${b.$ref ?? ""}:\n${describeErrors(v.errors)}`);
+          }
+        } else {
+          problems.push(`body does not match the documented schema (status ${JSON.stringify(body?.status)} is not one documented here):\n${describeErrors(validate.errors)}`);
+        }
+      }
+    }
+  }
+  return problems;
+}
+
+/**
+ * Fails (AssertionError) unless `result` is a response openapi.yaml documents for `request`
+ * ({method, url}); see the section comment. Without a request: any documented response for its code.
+ * `api` (from loadOpenApi) defaults to the project's openapi.yaml.
+ */
+export async function assertMatchesOpenApi(result, request, api = contract()) {
+  const text = () => (result.buf ?? Buffer.alloc(0)).toString("utf8").slice(0, 400);
+  openApiStats.checked++;
+  if ((result.headers.get("content-type") ?? "").startsWith("application/json")) openApiStats.jsonBodies++;
+  if (request) {
+    const pathname = new URL(request.url, BASE).pathname;
+    const { where, response, opKey } = api.findResponse(request.method, pathname, result.status);
+    openApiStats.byOperation[`${opKey} ${result.status}`] = (openApiStats.byOperation[`${opKey} ${result.status}`] ?? 0) + 1;
+    if (!response) assert.fail(`openapi.yaml: HTTP ${result.status} is not documented for ${where}; body: ${text()}`);
+    const problems = openApiProblems(api, response, result, request.method);
+    if (problems.length) assert.fail(`openapi.yaml: the response to ${request.method} ${pathname} does not match ${where}:\n${problems.join("\n")}\nbody: ${text()}`);
+    return;
+  }
+  const candidates = api.responsesFor(result.status);
+  openApiStats.byOperation[`(unknown request) ${result.status}`] = (openApiStats.byOperation[`(unknown request) ${result.status}`] ?? 0) + 1;
+  if (!candidates.length) assert.fail(`openapi.yaml documents no HTTP ${result.status} response; body: ${text()}`);
+  const failures = candidates.map(({ where, response }) => ({ where, problems: openApiProblems(api, response, result, "GET") }));
+  if (failures.some((f) => f.problems.length === 0)) return;
+  assert.fail(`openapi.yaml: the HTTP ${result.status} response matches no documented response:\n${failures.map((f) => `${f.where}:\n${f.problems.join("\n")}`).join("\n")}\nbody: ${text()}`);
+}
+
+if (process.env.OPENAPI_STATS) {
+  process.on("exit", () => process.stderr.write(`openapi checks: ${JSON.stringify(openApiStats)}\n`));
 }
 
 // ---------------------------------------------------------------------------------------------
