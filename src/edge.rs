@@ -1,11 +1,11 @@
 //! Small glue to the Workers runtime: vars, clock, randomness, request body.
 
-use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use wasm_bindgen::JsValue;
 use worker::{Env, Request};
 
 use crate::api::params::MAX_BODY_BYTES;
+use crate::auth::time::Timestamp;
 
 pub enum VarValue {
     Missing,
@@ -31,14 +31,15 @@ pub fn scalar_var(env: &Env, name: &str) -> Option<String> {
         VarValue::Missing => None,
         VarValue::Text(text) => Some(text),
         VarValue::Other(value) => Some(match value.as_f64() {
-            Some(number) => number.to_string(),
-            None => format!("{value:?}"),
+            // Integral numbers (every limit) as integers: float formatting costs the wasm ~14 KB.
+            Some(number) if number.fract() == 0.0 && number.abs() < 1e15 => (number as i64).to_string(),
+            _ => format!("{value:?}"),
         }),
     }
 }
 
-pub fn now() -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(js_sys::Date::now() as i64).unwrap_or_default()
+pub fn now() -> Timestamp {
+    Timestamp::from_unix_ms(js_sys::Date::now() as i64)
 }
 
 pub fn now_ms() -> f64 {

@@ -1,12 +1,12 @@
 //! KV adapter for sessions (API.md §4): look up session and user, and the throttled refresh
 //! of `last_used_at` that runs after the response.
 
-use chrono::{DateTime, Utc};
 use serde_json::Value;
 use worker::{Context, KvStore};
 
 use super::session::{parse_session, parse_user, session_key, touched_record, user_key, SessionRecord};
 use crate::api::failure::Failure;
+use crate::auth::time::Timestamp;
 
 pub struct Authenticated {
     pub session: SessionRecord,
@@ -19,7 +19,7 @@ async fn read(kv: &KvStore, key: &str) -> Result<Option<String>, Failure> {
 }
 
 /// Step 5 of §3: `invalid-token`, then `session-expired`, then `client-required`.
-pub async fn authenticate(kv: &KvStore, ctx: &Context, token: &str, now: DateTime<Utc>) -> Result<Authenticated, Failure> {
+pub async fn authenticate(kv: &KvStore, ctx: &Context, token: &str, now: Timestamp) -> Result<Authenticated, Failure> {
     let key = session_key(token);
     let stored = read(kv, &key).await?.ok_or(Failure::InvalidToken("unknown token"))?;
     let mut session = parse_session(&stored).ok_or(Failure::InvalidToken("unreadable session record"))?;

@@ -1,2 +1,3 @@
 pub mod kv_store;
 pub mod session;
+pub mod time;

@@ -1,15 +1,17 @@
 //! Session and user records as the auth service writes them to KV (API.md §4), and the
 //! expiry rules of §2. Pure: time is passed in.
 
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-pub const MAX_SESSION_AGE: Duration = Duration::days(7);
-pub const MAX_IDLE: Duration = Duration::hours(72);
+use crate::auth::time::{Timestamp, DAY_MS, HOUR_MS, MINUTE_MS};
+
+/// Limits in milliseconds.
+pub const MAX_SESSION_AGE: i64 = 7 * DAY_MS;
+pub const MAX_IDLE: i64 = 72 * HOUR_MS;
 /// `last_used_at` is rewritten at most this often per session.
-pub const TOUCH_INTERVAL: Duration = Duration::minutes(5);
+pub const TOUCH_INTERVAL: i64 = 5 * MINUTE_MS;
 
 /// The KV key of the session a token opens: `session:<sha256 hex of the token>`.
 pub fn session_key(token: &str) -> String {
@@ -24,8 +26,8 @@ pub fn user_key(user_id: i64) -> String {
 pub struct SessionRecord {
     pub id: i64,
     pub user_id: i64,
-    pub created_at: DateTime<Utc>,
-    pub last_used_at: DateTime<Utc>,
+    pub created_at: Timestamp,
+    pub last_used_at: Timestamp,
     #[serde(default)]
     pub remember_me: bool,
 }
@@ -67,17 +69,17 @@ fn parse_object<T: serde::de::DeserializeOwned>(json: &str) -> Option<T> {
 
 impl SessionRecord {
     /// Older than 7 days since creation, or idle for more than 72 hours, unless `remember_me`.
-    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
-        !self.remember_me && (now - self.created_at > MAX_SESSION_AGE || now - self.last_used_at > MAX_IDLE)
+    pub fn is_expired(&self, now: Timestamp) -> bool {
+        !self.remember_me && (now.ms_since(self.created_at) > MAX_SESSION_AGE || now.ms_since(self.last_used_at) > MAX_IDLE)
     }
 
-    pub fn needs_touch(&self, now: DateTime<Utc>) -> bool {
-        now - self.last_used_at >= TOUCH_INTERVAL
+    pub fn needs_touch(&self, now: Timestamp) -> bool {
+        now.ms_since(self.last_used_at) >= TOUCH_INTERVAL
     }
 
-    pub fn expires_at(&self) -> Option<DateTime<Utc>> {
+    pub fn expires_at(&self) -> Option<Timestamp> {
         (!self.remember_me)
-            .then(|| (self.created_at + MAX_SESSION_AGE).min(self.last_used_at + MAX_IDLE))
+            .then(|| self.created_at.plus_ms(MAX_SESSION_AGE).min(self.last_used_at.plus_ms(MAX_IDLE)))
     }
 
     /// The `default` session view of the envelope's `session` key.
@@ -94,12 +96,12 @@ impl SessionRecord {
     }
 }
 
-pub fn rfc3339(time: DateTime<Utc>) -> String {
-    time.to_rfc3339_opts(SecondsFormat::Secs, true)
+pub fn rfc3339(time: Timestamp) -> String {
+    time.to_rfc3339()
 }
 
 /// Rewrite `last_used_at` in the stored JSON, keeping every field the auth service wrote.
-pub fn touched_record(stored_json: &str, now: DateTime<Utc>) -> Option<String> {
+pub fn touched_record(stored_json: &str, now: Timestamp) -> Option<String> {
     let mut record: serde_json::Map<String, Value> = serde_json::from_str(stored_json).ok()?;
     record.insert("last_used_at".into(), Value::String(rfc3339(now)));
     serde_json::to_string(&record).ok()
@@ -109,8 +111,8 @@ pub fn touched_record(stored_json: &str, now: DateTime<Utc>) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn at(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    fn at(s: &str) -> Timestamp {
+        Timestamp::parse_rfc3339(s).unwrap()
     }
 
     fn session(created: &str, used: &str, remember_me: bool) -> SessionRecord {
