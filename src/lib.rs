@@ -99,14 +99,16 @@ fn envelope_response(envelope: &Envelope) -> worker::Result<Response> {
 /// CORS headers for listed origins only; a preflight from one also gets methods, headers, max age.
 fn with_cors(mut response: Response, req: &Request, env: &Env) -> worker::Result<Response> {
     let allowed = match var(env, "ALLOWED_ORIGINS") {
-        VarValue::Text(list) => list,
+        VarValue::Text(list) if !list.trim().is_empty() => list,
         _ => return Ok(response),
     };
+    // Every answer depends on Origin once any is allowed: caches must not hand one origin's
+    // answer (with or without CORS headers) to another.
+    response.headers_mut().append("Vary", "Origin")?;
     let origin = req.headers().get("origin")?;
     let Some(origin) = cors::allowed_origin(origin.as_deref(), &allowed) else { return Ok(response) };
     let headers = response.headers_mut();
     headers.set("Access-Control-Allow-Origin", origin)?;
-    headers.append("Vary", "Origin")?;
     headers.set("Access-Control-Expose-Headers", cors::EXPOSE_HEADERS)?;
     if req.method() == worker::Method::Options {
         headers.set("Access-Control-Allow-Methods", cors::ALLOW_METHODS)?;

@@ -1,11 +1,14 @@
 //! Origin → validation → R2, under one deadline (`FETCH_TIMEOUT_MS`).
 //!
 //! With a `Content-Length` above `STREAM_THRESHOLD`, bytes flow through `Ingest` straight into
-//! a `FixedLengthStream` put: memory stays constant, and a chunk that fails validation, the
-//! final chunk of an invalid image, or a body longer/shorter than announced errors the stream
-//! before its last byte, so R2 never commits the object. Smaller or unannounced bodies are
-//! buffered (at most `MAX_IMAGE_BYTES`) so the object's metadata can carry the sha256.
-//! On every failure the key is deleted as well, so no object outlives a failed transfer.
+//! a `FixedLengthStream` put under a staging key: memory stays constant, and a chunk that fails
+//! validation, the final chunk of an invalid image, or a body longer/shorter than announced
+//! errors the stream before its last byte, so R2 never commits it. Once the whole image is
+//! proven, R2 copies the staged object to its final key natively (no bytes through wasm) with
+//! the full metadata, sha256 included, which is only known after the last byte.
+//! Smaller or unannounced bodies are buffered (at most `MAX_IMAGE_BYTES`) and put once.
+//! Every key written is deleted on failure, and the staging key always, so no object outlives
+//! a failed transfer.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -28,6 +31,13 @@ use crate::store::images::ImageBucket;
 
 /// Bodies announced above this size are streamed into R2 instead of buffered.
 pub const STREAM_THRESHOLD: u64 = 1024 * 1024;
+
+/// After the deadline aborts the origin request, how long the transfer may take to wind down
+/// (a put already past its last byte finishes) before its keys are deleted.
+const ABORT_GRACE: Duration = Duration::from_millis(3000);
+
+/// Streamed objects wait here until proven valid; `is_image_key` never serves this prefix.
+const STAGING_PREFIX: &str = "incoming/";
 
 pub enum TransferError {
     /// The URL did not yield a valid image (`invalid-url`).
@@ -54,25 +64,35 @@ pub struct StoredObject {
     pub streamed: bool,
 }
 
+/// The keys a transfer may have written, so it can clean up after itself.
+#[derive(Default)]
+struct Written {
+    staging: Option<String>,
+    final_key: Option<String>,
+}
+
 pub async fn transfer(url: &Url, limits: &Limits, plan: &ObjectPlan, images: &ImageBucket) -> Result<StoredObject, TransferError> {
     let controller = AbortController::default();
     let signal = controller.signal();
-    let chosen_key = RefCell::new(None);
-    let work = Box::pin(fetch_and_store(url, limits, plan, images, &signal, &chosen_key));
+    let written = RefCell::new(Written::default());
+    let work = Box::pin(fetch_and_store(url, limits, plan, images, &signal, &written));
     let deadline = Delay::from(Duration::from_millis(limits.fetch_timeout_ms));
     let outcome = match select(work, deadline).await {
         Either::Left((result, _)) => result,
-        Either::Right(((), _)) => {
-            // Cancel the origin request; its body errors, so a put in progress cannot commit.
+        Either::Right(((), work)) => {
+            // Cancel the origin request: its body errors, so a put still reading it cannot
+            // commit. A put already past its last byte is let finish, so the cleanup below
+            // deletes what it wrote instead of racing it.
             controller.abort();
+            let _ = select(work, Delay::from(ABORT_GRACE)).await;
             Err(TransferError::Url(UrlFailure::Timeout))
         }
     };
-    if outcome.is_err() {
-        if let Some(key) = chosen_key.borrow_mut().take() {
-            if let Err(e) = images.delete(&key).await {
-                worker::console_error!("{}", serde_json::json!({"event": "failed-transfer-cleanup", "key": key, "error": e}));
-            }
+    let written = written.into_inner();
+    let doomed = written.staging.into_iter().chain(written.final_key.filter(|_| outcome.is_err()));
+    for key in doomed {
+        if let Err(e) = images.delete(&key).await {
+            worker::console_error!("{}", serde_json::json!({"event": "failed-transfer-cleanup", "key": key, "error": e}));
         }
     }
     outcome
@@ -84,7 +104,7 @@ async fn fetch_and_store(
     plan: &ObjectPlan,
     images: &ImageBucket,
     signal: &AbortSignal,
-    chosen_key: &RefCell<Option<String>>,
+    written: &RefCell<Written>,
 ) -> Result<StoredObject, TransferError> {
     let mut response = open(url, limits, signal).await?;
     let announced = announced_length(&response);
@@ -101,27 +121,33 @@ async fn fetch_and_store(
         prefix.extend_from_slice(&chunk);
     }
 
-    let new_key = |info: ImageInfo| -> Result<String, TransferError> {
-        let key = object_key(plan.item_id, &random_hex(16).map_err(TransferError::Store)?, info.format);
-        *chosen_key.borrow_mut() = Some(key.clone());
-        Ok(key)
+    let random = random_hex(16).map_err(TransferError::Store)?;
+    let final_key = |info: ImageInfo| {
+        let key = object_key(plan.item_id, &random, info.format);
+        written.borrow_mut().final_key = Some(key.clone());
+        key
     };
 
     match (announced, ingest.info()) {
         (Some(length), Some(info)) if length > STREAM_THRESHOLD => {
-            let key = new_key(info)?;
-            let mut metadata = plan.metadata.clone();
-            add_dimensions(&mut metadata, info);
+            let staging = format!("{STAGING_PREFIX}{random}");
+            written.borrow_mut().staging = Some(staging.clone());
             let gate = Rc::new(RefCell::new(Gate { ingest: Some(ingest), length, failure: None, accepted: None }));
             let stream = gated_stream(prefix, body, gate.clone());
-            let put = images.put(&key, info.format.content_type(), FixedLengthStream::wrap(stream, length), metadata).await;
-            let mut gate = gate.borrow_mut();
-            match (put, gate.failure, gate.accepted.take()) {
-                (Ok(()), None, Some(image)) => Ok(StoredObject { key, image, streamed: true }),
-                (_, Some(failure), _) => Err(failure.into()),
-                (Ok(()), None, None) => Err(UrlFailure::Unreachable.into()),
-                (Err(e), None, _) => Err(TransferError::Store(e)),
-            }
+            let content_type = info.format.content_type();
+            let put = images.put(&staging, content_type, FixedLengthStream::wrap(stream, length), HashMap::new()).await;
+            let image = {
+                let mut gate = gate.borrow_mut();
+                match (put, gate.failure, gate.accepted.take()) {
+                    (Ok(()), None, Some(image)) => image,
+                    (_, Some(failure), _) => return Err(failure.into()),
+                    (Ok(()), None, None) => return Err(UrlFailure::Unreachable.into()),
+                    (Err(e), None, _) => return Err(TransferError::Store(e)),
+                }
+            };
+            let key = final_key(image.info);
+            images.copy(&staging, &key, content_type, object_metadata(plan, &image)).await.map_err(TransferError::Store)?;
+            Ok(StoredObject { key, image, streamed: true })
         }
         _ => {
             let mut bytes = prefix;
@@ -130,13 +156,13 @@ async fn fetch_and_store(
                 ingest.push(&chunk)?;
                 bytes.extend_from_slice(&chunk);
             }
+            if announced.is_some_and(|length| length != ingest.received()) {
+                return Err(UrlFailure::Unreachable.into());
+            }
             let image = ingest.finish()?;
-            let key = new_key(image.info)?;
-            let mut metadata = plan.metadata.clone();
-            add_dimensions(&mut metadata, image.info);
-            metadata.insert("sha256".into(), image.sha256_hex.clone());
+            let key = final_key(image.info);
             images
-                .put(&key, image.info.format.content_type(), bytes, metadata)
+                .put(&key, image.info.format.content_type(), bytes, object_metadata(plan, &image))
                 .await
                 .map_err(TransferError::Store)?;
             Ok(StoredObject { key, image, streamed: false })
@@ -144,9 +170,13 @@ async fn fetch_and_store(
     }
 }
 
-fn add_dimensions(metadata: &mut HashMap<String, String>, info: ImageInfo) {
-    metadata.insert("width".into(), info.width.to_string());
-    metadata.insert("height".into(), info.height.to_string());
+/// The custom metadata of API.md §4: the plan's fields plus what the bytes proved.
+fn object_metadata(plan: &ObjectPlan, image: &AcceptedImage) -> HashMap<String, String> {
+    let mut metadata = plan.metadata.clone();
+    metadata.insert("width".into(), image.info.width.to_string());
+    metadata.insert("height".into(), image.info.height.to_string());
+    metadata.insert("sha256".into(), image.sha256_hex.clone());
+    metadata
 }
 
 /// Validation state shared between the stream feeding R2 and the code awaiting the put.
@@ -190,6 +220,7 @@ fn gated_stream(
     gate: Rc<RefCell<Gate>>,
 ) -> impl futures_util::Stream<Item = worker::Result<Vec<u8>>> + 'static {
     let first_gate = gate.clone();
+    let end_gate = gate.clone();
     let first = futures_util::stream::once(async move {
         first_gate.borrow_mut().check(&prefix, true)?;
         Ok(prefix)
@@ -202,5 +233,16 @@ fn gated_stream(
         gate.borrow_mut().check(&chunk, false)?;
         Ok(chunk)
     });
-    first.chain(rest)
+    // A body that ends cleanly but short of its Content-Length: error the stream ourselves,
+    // so the put fails as the origin's fault rather than as a storage failure.
+    let end = futures_util::stream::once(async move {
+        let mut gate = end_gate.borrow_mut();
+        if gate.accepted.is_some() || gate.failure.is_some() {
+            return None;
+        }
+        gate.failure = Some(UrlFailure::Unreachable);
+        Some(Err(worker::Error::RustError("origin body ended before its Content-Length".into())))
+    })
+    .filter_map(futures_util::future::ready);
+    first.chain(rest).chain(end)
 }

@@ -42,8 +42,14 @@ pub async fn open(url: &Url, limits: &Limits, signal: &AbortSignal) -> Result<Re
     }
 }
 
+/// The body length the origin announced. Under a content coding the runtime hands us the
+/// decoded body, whose length the header does not tell.
 pub fn announced_length(response: &Response) -> Option<u64> {
-    response.headers().get("content-length").ok().flatten().and_then(|value| value.trim().parse().ok())
+    let header = |name| response.headers().get(name).ok().flatten();
+    if header("content-encoding").is_some_and(|coding| !coding.trim().eq_ignore_ascii_case("identity")) {
+        return None;
+    }
+    header("content-length").and_then(|value| value.trim().parse().ok())
 }
 
 async fn send(url: &Url, signal: &AbortSignal) -> Result<Response, UrlFailure> {

@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use futures_channel::oneshot;
+use url::Url;
 use worker::{Context, Env, Request};
 
 use crate::api::envelope::Envelope;
@@ -53,47 +55,117 @@ pub async fn upload_image(req: &mut Request, env: &Env, ctx: &Context, log: &mut
     // 7. The list item exists.
     let item = items.find(params.id).await.map_err(Failure::Crash)?.ok_or_else(not_found)?;
 
-    // 8. Fetch and validate the image, 9a. streaming it into R2 as it is validated.
+    // 8. Fetch and validate the image, 9. store it and point the record at it. Under
+    // ctx.wait_until: a client hanging up cannot cut this between the R2 put and the D1
+    // update, which would leave an orphan object or an unfinished cleanup.
     let limits = Limits::from_vars(|name| scalar_var(env, name)).map_err(Failure::Crash)?;
-    let plan = ObjectPlan {
-        item_id: params.id,
-        metadata: HashMap::from([
-            ("source_url".to_string(), params.image_url.to_string()),
-            ("list_item_id".to_string(), params.id.to_string()),
-            ("user_id".to_string(), auth.session.user_id.to_string()),
-        ]),
+    let job = StoreJob {
+        items,
+        images,
+        limits,
+        id: params.id,
+        image_url: params.image_url,
+        user_id: auth.session.user_id,
+        public_origin: url.origin().ascii_serialization(),
+        item,
     };
-    let started = now_ms();
-    let stored = transfer(&params.image_url, &limits, &plan, &images).await;
-    log.fetch_validate_ms = Some(now_ms() - started);
-    let stored = stored.map_err(|e| match e {
-        TransferError::Url(failure) => Failure::InvalidUrl(failure),
-        TransferError::Store(detail) => Failure::Crash(detail),
-    })?;
-    log.bytes = Some(stored.image.bytes);
-    log.streamed = Some(stored.streamed);
-
-    // 9b. Point the record at the new object, then drop the object it replaced.
-    let started = now_ms();
-    let public_url = format!("{}{}", url.origin().ascii_serialization(), image_path(&stored.key));
-    let fields = ImageFields::new(&stored.image, stored.key, public_url);
-    let updated = save(&images, &items, params.id, item, &fields).await;
-    log.store_ms = Some(now_ms() - started);
+    let (sender, receiver) = oneshot::channel();
+    ctx.wait_until(async move {
+        let _ = sender.send(job.run().await);
+    });
+    let (updated, report) = receiver.await.map_err(|_| Failure::Crash("store job ended without an answer".into()))?;
+    log.fetch_validate_ms = Some(report.fetch_validate_ms);
+    log.store_ms = report.store_ms;
+    log.bytes = report.bytes;
+    log.streamed = report.streamed;
     Ok(Envelope::success(item_view(&updated?), auth.view))
+}
+
+/// Steps 8 and 9, owning everything they touch so they can outlive the client's connection.
+struct StoreJob {
+    items: ListItems,
+    images: ImageBucket,
+    limits: Limits,
+    id: i64,
+    image_url: Url,
+    user_id: i64,
+    public_origin: String,
+    item: Row,
+}
+
+/// What the job did, for the request's log line.
+#[derive(Default)]
+struct StoreReport {
+    fetch_validate_ms: f64,
+    store_ms: Option<f64>,
+    bytes: Option<u64>,
+    streamed: Option<bool>,
+}
+
+impl StoreJob {
+    async fn run(self) -> (Result<Row, Failure>, StoreReport) {
+        let mut report = StoreReport::default();
+        let result = self.store(&mut report).await;
+        (result, report)
+    }
+
+    async fn store(self, report: &mut StoreReport) -> Result<Row, Failure> {
+        let plan = ObjectPlan {
+            item_id: self.id,
+            metadata: HashMap::from([
+                ("source_url".to_string(), self.image_url.to_string()),
+                ("list_item_id".to_string(), self.id.to_string()),
+                ("user_id".to_string(), self.user_id.to_string()),
+            ]),
+        };
+        let started = now_ms();
+        let stored = transfer(&self.image_url, &self.limits, &plan, &self.images).await;
+        report.fetch_validate_ms = now_ms() - started;
+        let stored = stored.map_err(|e| match e {
+            TransferError::Url(failure) => Failure::InvalidUrl(failure),
+            TransferError::Store(detail) => Failure::Crash(detail),
+        })?;
+        report.bytes = Some(stored.image.bytes);
+        report.streamed = Some(stored.streamed);
+
+        // 9b. Point the record at the new object, then drop the object it replaced.
+        let started = now_ms();
+        let public_url = format!("{}{}", self.public_origin, image_path(&stored.key));
+        let fields = ImageFields::new(&stored.image, stored.key, public_url);
+        let updated = save(&self.images, &self.items, self.id, self.item, &fields).await;
+        report.store_ms = Some(now_ms() - started);
+        updated
+    }
 }
 
 async fn save(images: &ImageBucket, items: &ListItems, id: i64, mut item: Row, fields: &ImageFields) -> Result<Row, Failure> {
     let (updated, replaced) = match point_item_at(items, id, &mut item, fields).await {
         Ok(Some(done)) => done,
         failed => {
-            // Nothing may point at the new object: remove it before answering.
-            if let Err(e) = images.delete(&fields.key).await {
-                worker::console_error!("{}", serde_json::json!({"event": "orphan-delete-failed", "key": fields.key, "error": e}));
+            let failure = failed.err().unwrap_or_else(not_found);
+            // The update may have committed before its error reached us: only the record can
+            // tell whether the new object is referenced.
+            match items.find(id).await {
+                Ok(Some(current)) if image_key(&current) == Some(fields.key.as_str()) => {
+                    worker::console_error!("{}", serde_json::json!({"event": "update-error-but-committed", "key": fields.key}));
+                    (current, image_key(&item).map(str::to_string))
+                }
+                Ok(_) => {
+                    // Nothing points at the new object: remove it before answering.
+                    if let Err(e) = images.delete(&fields.key).await {
+                        worker::console_error!("{}", serde_json::json!({"event": "orphan-delete-failed", "key": fields.key, "error": e}));
+                    }
+                    return Err(failure);
+                }
+                Err(e) => {
+                    // Unknown: an orphan object wastes space, a record pointing nowhere breaks clients.
+                    worker::console_error!("{}", serde_json::json!({"event": "new-object-kept-unverified", "key": fields.key, "error": e}));
+                    return Err(failure);
+                }
             }
-            return Err(failed.err().unwrap_or_else(not_found));
         }
     };
-    if let Some(old_key) = replaced {
+    if let Some(old_key) = replaced.filter(|old| *old != fields.key) {
         if let Err(e) = images.delete(&old_key).await {
             // The record is already correct; a leftover old object is only wasted space.
             worker::console_error!("{}", serde_json::json!({"event": "old-image-delete-failed", "key": old_key, "error": e}));

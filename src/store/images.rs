@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use worker::{Bucket, Data, HttpMetadata, Object};
+use worker::{Bucket, Data, HttpMetadata, Object, ResponseBody};
 
 pub struct ImageBucket(pub Bucket);
 
@@ -18,6 +18,17 @@ impl ImageBucket {
             .await
             .map(|_| ())
             .map_err(|e| format!("R2 put {key} failed: {e}"))
+    }
+
+    /// Copies `from` to `to` with new metadata. The bytes go from R2 to R2 as a runtime
+    /// stream, never through wasm.
+    pub async fn copy(&self, from: &str, to: &str, content_type: &str, metadata: HashMap<String, String>) -> Result<(), String> {
+        let object = self.get(from).await?.ok_or_else(|| format!("R2 copy: {from} is gone"))?;
+        let body = object.body().ok_or_else(|| format!("R2 copy: {from} has no body"))?;
+        match body.response_body().map_err(|e| format!("R2 copy: reading {from} failed: {e}"))? {
+            ResponseBody::Stream(stream) => self.put(to, content_type, stream, metadata).await,
+            _ => Err(format!("R2 copy: {from} did not yield a stream")),
+        }
     }
 
     pub async fn delete(&self, key: &str) -> Result<(), String> {

@@ -49,6 +49,8 @@ describe("CORS with ALLOWED_ORIGINS", () => {
     const r = await ctx.put({}, { headers: { origin: "https://evil.example.com" } });
     expectStatus(r, 400, "no-params-decoded");
     assert.equal(r.headers.get("access-control-allow-origin"), null);
+    // A cache must not serve this answer to an allowed origin.
+    assert.match(r.headers.get("vary") ?? "", /Origin/);
   });
 });
 

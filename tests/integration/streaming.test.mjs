@@ -2,6 +2,7 @@
 // object exists only if every byte arrived and the whole image validated.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { gzipSync } from "node:zlib";
 import { after, before, beforeEach, describe, test } from "node:test";
 import {
   buildPng, expectInvalidUrl, expectStoredFrom, fixture, pngChunks, serve, startWorker,
@@ -31,7 +32,14 @@ describe("streaming uploads", () => {
 
   test("3 MiB PNG with Content-Length is streamed into R2 byte-identical", async () => {
     const url = "https://img.example.com/st/big.png";
-    await expectStoredFrom(ctx, { url, handler: serve(BIG, { chunks: 40 }), source: BIG, sourceUrl: url, streamed: true });
+    await expectStoredFrom(ctx, { url, handler: serve(BIG, { chunks: 40 }), source: BIG, sourceUrl: url });
+  });
+
+  test("gzip-encoded body: its Content-Length (of the encoded bytes) is not the image's", async () => {
+    const url = "https://img.example.com/st/gzip.png";
+    const encoded = gzipSync(BIG, { level: 1 });
+    const handler = serve(encoded, { chunks: 40, headers: { "content-encoding": "gzip" } });
+    await expectStoredFrom(ctx, { url, handler, source: BIG, sourceUrl: url });
   });
 
   test("a bad CRC in the middle errors the stream: invalid-url corrupt, no object", async () => {

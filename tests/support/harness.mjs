@@ -631,7 +631,14 @@ export function assertSession(session, seeded) {
 export async function assertNothingStored(ctx, id, beforeRow) {
   const objects = await ctx.listItemObjects(id);
   assert.deepEqual(objects.map((o) => o.key), [], "no R2 object for the item");
+  await assertNoStagedObjects(ctx);
   assert.deepEqual(await ctx.getRow(id), beforeRow, "D1 row unchanged");
+}
+
+/** Streamed uploads are staged under `incoming/`; none may outlive its request. */
+export async function assertNoStagedObjects(ctx) {
+  const staged = (await ctx.bucket.list({ prefix: "incoming/" })).objects;
+  assert.deepEqual(staged.map((o) => o.key), [], "no staged R2 object left behind");
 }
 
 /**
@@ -641,9 +648,6 @@ export async function assertNothingStored(ctx, id, beforeRow) {
  */
 export async function assertStored(ctx, r, expected) {
   const { id, seeded, source, sourceUrl, contentType = "image/png", ext = "png", width = 64, height = 48 } = expected;
-  // A streamed object's metadata is written before its last byte exists: no sha256 there
-  // (the D1 row and data.image carry it).
-  const { streamed = false } = expected;
   const body = expectStatus(r, 200, "action-successful");
   assertSession(body.session, seeded);
   const data = body.data;
@@ -674,7 +678,7 @@ export async function assertStored(ctx, r, expected) {
   assert.equal(sha256(stored), digest, "stored bytes identical to the origin's");
   assert.equal(obj.httpMetadata?.contentType, contentType);
   const meta = obj.customMetadata ?? {};
-  for (const k of ["source_url", "list_item_id", "user_id", "width", "height", ...(streamed ? [] : ["sha256"])]) {
+  for (const k of ["source_url", "list_item_id", "user_id", "width", "height", "sha256"]) {
     assert.equal(typeof meta[k], "string", `customMetadata.${k} is a string`);
   }
   if (sourceUrl) assert.equal(meta.source_url, sourceUrl);
@@ -682,8 +686,8 @@ export async function assertStored(ctx, r, expected) {
   assert.equal(meta.user_id, String(seeded.userId));
   assert.equal(meta.width, String(width));
   assert.equal(meta.height, String(height));
-  if (streamed) assert.equal(meta.sha256, undefined);
-  else assert.equal(meta.sha256, digest);
+  assert.equal(meta.sha256, digest);
+  await assertNoStagedObjects(ctx);
 
   const row = await ctx.getRow(id);
   assert.equal(row.image_key, img.key);
