@@ -225,7 +225,7 @@ export async function startWorker({ vars = {}, kv = true, d1 = true, r2 = true, 
     r2Buckets: r2 ? ["IMAGES"] : [],
     bindings: { ...vars },
     outboundService: { node: origin.node },
-    ...(logs ? { handleStructuredLogs: (entry) => logLines.push(entry) } : {}),
+    ...(logs ? { handleStructuredLogs: (entry) => void logLines.push(entry) } : {}),
   });
   const url = await mf.ready;
   // Remember which request each response answers, so toResult() can check it against openapi.yaml.
