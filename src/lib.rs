@@ -35,7 +35,7 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Respo
         Some(id) if is_acceptable_request_id(&id) => id,
         _ => random_hex(16).unwrap_or_else(|_| format!("t{}", started as u64)),
     };
-    let mut log = RequestLog { request_id: request_id.clone(), method: req.method().to_string(), ..Default::default() };
+    let mut log = RequestLog { request_id: request_id.clone(), method: req.inner().method(), ..Default::default() };
 
     let reply = match dispatch(&mut req, &env, &ctx, &mut log).await {
         Ok(reply) => reply,
@@ -68,7 +68,8 @@ async fn dispatch(req: &mut Request, env: &Env, ctx: &Context, log: &mut Request
         VarValue::Text(value) => Some(value),
         _ => None,
     };
-    let route = identify(&req.method().to_string(), &req.path())
+    // The method as sent: worker::Method maps every method it does not know (QUERY, PROPFIND…) to GET.
+    let route = identify(&req.inner().method(), &req.path())
         .filter(|route| exists(route, demo_page.as_deref()))
         .ok_or(Failure::RouteNonExistent)?;
     log.route = Some(route.name());

@@ -127,11 +127,11 @@ describe("demo page with DEMO_PAGE=true", () => {
     await page.close();
   });
 
-  test("HEAD / and POST / stay route-non-existent", async () => {
-    for (const method of ["HEAD", "POST"]) {
+  test("HEAD, POST, QUERY and PROPFIND / stay route-non-existent", async () => {
+    for (const method of ["HEAD", "POST", "QUERY", "PROPFIND"]) {
       const r = await toResult(await ctx.fetch("/", { method }));
       assert.equal(r.status, 500, method);
-      if (method === "POST") expectStatus(r, 500, "route-non-existent");
+      if (method !== "HEAD") expectStatus(r, 500, "route-non-existent");
     }
   });
 });
