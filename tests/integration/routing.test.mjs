@@ -37,6 +37,18 @@ describe("routing", () => {
     }
   });
 
+  test("an image key's slashes may come percent-encoded (%2F), as generic clients send a path parameter", async () => {
+    const hex = "b".repeat(32);
+    await ctx.bucket.put(`list_items/1/${hex}.png`, new Uint8Array(fixture("sample.png")), { httpMetadata: { contentType: "image/png" } });
+    for (const path of [`/images/list_items%2F1%2F${hex}.png`, `/images/list_items%2f1/${hex}.png`]) {
+      const r = await toResult(await ctx.fetch(path));
+      assert.equal(r.status, 200, path);
+      assert.equal(r.headers.get("content-type"), "image/png");
+    }
+    const other = await toResult(await ctx.fetch(`/images/list_items%2F1%2F${hex}%2Epng`));
+    assert.equal(other.status, 404, "only %2F is decoded");
+  });
+
   test("trailing slash is the same route (reaches the content-type check)", async () => {
     const r = await ctx.put("{}", { path: ROUTE + "/", contentType: "text/plain" });
     expectStatus(r, 400, "invalid-content-type");
