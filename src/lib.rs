@@ -41,6 +41,7 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Respo
         Ok(reply) => reply,
         Err(failure) => {
             log.reason = Some(failure.log_reason());
+            log.user_id = log.user_id.or(failure.user_id());
             Reply::Envelope(Envelope::failure(&failure))
         }
     };

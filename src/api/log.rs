@@ -19,7 +19,8 @@ pub struct RequestLog {
     /// missing params, or the internal detail of a crash (never sent to the client).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// The session's user, once authenticated.
+    /// The session's user, once its session was read (also on `session-expired` and
+    /// `client-required`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
     /// The `id` param, once the params are valid.
@@ -31,13 +32,16 @@ pub struct RequestLog {
     /// Whether the image streamed into R2 (announced above 1 MiB) or was buffered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub streamed: Option<bool>,
-    /// Fetch, validation and the R2 put (one deadline covers them; a streamed image is
-    /// validated while it is written).
+    /// Fetching and validating the image (a streamed image is validated while it is written
+    /// to its staging key, so that write is in here).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fetch_validate_ms: Option<f64>,
+    /// The final R2 write: the put of a buffered image, the copy of a staged one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r2_ms: Option<f64>,
     /// Pointing the D1 record at the new object and deleting the replaced one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub store_ms: Option<f64>,
+    pub d1_ms: Option<f64>,
     pub total_ms: f64,
 }
 
@@ -91,7 +95,8 @@ mod tests {
             bytes: Some(1543),
             streamed: Some(false),
             fetch_validate_ms: Some(3.0),
-            store_ms: Some(1.0),
+            r2_ms: Some(1.0),
+            d1_ms: Some(1.0),
             total_ms: 5.0,
         };
         let value: serde_json::Value = serde_json::from_str(&log.to_json()).unwrap();
@@ -99,7 +104,7 @@ mod tests {
         assert_eq!(
             keys,
             ["request_id", "method", "route", "status", "http_status", "user_id", "list_item_id", "bytes", "streamed",
-             "fetch_validate_ms", "store_ms", "total_ms"]
+             "fetch_validate_ms", "r2_ms", "d1_ms", "total_ms"]
         );
     }
 }

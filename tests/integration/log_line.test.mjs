@@ -8,7 +8,7 @@ import { ROUTE, expectStatus, fixture, serve, startWorker, waitFor } from "../su
 const PNG = fixture("sample.png");
 const GIF = fixture("sample.gif");
 const KEYS = ["request_id", "method", "route", "status", "http_status", "reason", "user_id", "list_item_id",
-  "bytes", "streamed", "fetch_validate_ms", "store_ms", "total_ms"];
+  "bytes", "streamed", "fetch_validate_ms", "r2_ms", "d1_ms", "total_ms"];
 
 describe("request log line", () => {
   let ctx;
@@ -49,8 +49,8 @@ describe("request log line", () => {
     assert.equal(entry.list_item_id, p.id);
     assert.equal(entry.bytes, PNG.length);
     assert.equal(entry.streamed, false);
-    for (const k of ["fetch_validate_ms", "store_ms", "total_ms"]) assert.ok(entry[k] >= 0, `${k} ${entry[k]}`);
-    assert.ok(entry.total_ms >= entry.fetch_validate_ms + entry.store_ms, "total covers the parts");
+    for (const k of ["fetch_validate_ms", "r2_ms", "d1_ms", "total_ms"]) assert.ok(entry[k] >= 0, `${k} ${entry[k]}`);
+    assert.ok(entry.total_ms >= entry.fetch_validate_ms + entry.r2_ms + entry.d1_ms, "total covers the parts");
   });
 
   test("invalid-url: the reason is data.reason; the fetch was timed", async () => {
@@ -64,7 +64,8 @@ describe("request log line", () => {
     assert.equal(entry.list_item_id, p.id);
     assert.equal(entry.bytes, undefined);
     assert.ok(entry.fetch_validate_ms >= 0);
-    assert.equal(entry.store_ms, undefined);
+    assert.equal(entry.r2_ms, undefined);
+    assert.equal(entry.d1_ms, undefined);
   });
 
   test("invalid-url with an upstream status: reason upstream-status", async () => {
@@ -104,6 +105,21 @@ describe("request log line", () => {
     for (const secret of [p.token, "tok_unknownsecret0123456789", "hunter2secret", "sig0123456789secret", "img.example.com"]) {
       assert.ok(!all.includes(secret), `log holds ${secret}`);
     }
+  });
+
+  test("session-expired and client-required still name the user; an unknown image key logs not-found", async () => {
+    const eightDaysAgo = new Date(Date.now() - 8 * 86400_000).toISOString().replace(/\.\d+Z$/, "Z");
+    const expired = await ctx.prepare({ session: { created_at: eightDaysAgo } });
+    const a = await logged((headers) => ctx.put({ token: expired.token, id: expired.id, image_url: "https://x.example/a.png" }, { headers }));
+    expectStatus(a.r, 401, "session-expired");
+    assert.equal(a.entry.user_id, expired.userId);
+    const noRole = await ctx.prepare({ session: { user: { client_id: null, employee_id: null, liaison_id: null } } });
+    const b = await logged((headers) => ctx.put({ token: noRole.token, id: noRole.id, image_url: "https://x.example/a.png" }, { headers }));
+    expectStatus(b.r, 401, "client-required");
+    assert.equal(b.entry.user_id, noRole.userId);
+    const c = await logged((headers) => ctx.fetch(`/images/list_items/1/${"0".repeat(32)}.png`, { headers }));
+    assert.equal(c.r.status, 404);
+    assert.equal(c.entry.reason, "not-found");
   });
 
   test("invalid-token: no user; an unknown route: no route", async () => {
