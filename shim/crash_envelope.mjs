@@ -28,8 +28,17 @@ export function withCrashEnvelope(Entrypoint) {
       try {
         return await super.fetch(request);
       } catch (error) {
-        console.error(JSON.stringify({ event: "unhandled-exception", error: String(error?.stack ?? error) }));
-        return crashResponse(request);
+        const response = crashResponse(request);
+        // The Rust side's request log line never ran: this one stands in for it, same id and status.
+        console.error(JSON.stringify({
+          event: "unhandled-exception",
+          request_id: response.headers.get("x-request-id"),
+          method: request.method,
+          status: "application-crash",
+          http_status: 500,
+          error: String(error?.stack ?? error),
+        }));
+        return response;
       }
     }
   };

@@ -24,7 +24,7 @@ use api::envelope::Envelope;
 use api::failure::Failure;
 use api::log::{is_acceptable_request_id, RequestLog};
 use edge::{now_ms, random_hex, var, VarValue};
-use router::{identify, is_disabled, Route};
+use router::{exists, identify, is_disabled, Route};
 use routes::Reply;
 
 #[event(fetch)]
@@ -35,12 +35,13 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Respo
         Some(id) if is_acceptable_request_id(&id) => id,
         _ => random_hex(16).unwrap_or_else(|_| format!("t{}", started as u64)),
     };
-    let mut log = RequestLog { request_id: request_id.clone(), method: req.method().to_string(), ..Default::default() };
+    let mut log = RequestLog { request_id: request_id.clone(), method: req.inner().method(), ..Default::default() };
 
     let reply = match dispatch(&mut req, &env, &ctx, &mut log).await {
         Ok(reply) => reply,
         Err(failure) => {
             log.reason = Some(failure.log_reason());
+            log.user_id = log.user_id.or(failure.user_id());
             Reply::Envelope(Envelope::failure(&failure))
         }
     };
@@ -64,7 +65,14 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Respo
 
 /// Step 1 of §3 (route, then the deployment switch), then the route's own handler.
 async fn dispatch(req: &mut Request, env: &Env, ctx: &Context, log: &mut RequestLog) -> Result<Reply, Failure> {
-    let route = identify(&req.method().to_string(), &req.path()).ok_or(Failure::RouteNonExistent)?;
+    let demo_page = match var(env, "DEMO_PAGE") {
+        VarValue::Text(value) => Some(value),
+        _ => None,
+    };
+    // The method as sent: worker::Method maps every method it does not know (QUERY, PROPFIND…) to GET.
+    let route = identify(&req.inner().method(), &req.path())
+        .filter(|route| exists(route, demo_page.as_deref()))
+        .ok_or(Failure::RouteNonExistent)?;
     log.route = Some(route.name());
     let disabled = match var(env, "DISABLED_ROUTES") {
         VarValue::Missing => false,
@@ -77,6 +85,7 @@ async fn dispatch(req: &mut Request, env: &Env, ctx: &Context, log: &mut Request
     match route {
         Route::UploadImage => routes::upload_image::upload_image(req, env, ctx, log).await.map(Reply::Envelope),
         Route::UploadImagePreflight => preflight().map(Reply::Raw),
+        Route::DemoPage => routes::demo::serve_demo_page().map(Reply::Raw),
         Route::Image { key, head_only } => {
             routes::images::serve_image(req, env, &key, head_only).await.map(Reply::Raw)
         }

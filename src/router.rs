@@ -5,6 +5,8 @@ pub enum Route {
     UploadImage,
     UploadImagePreflight,
     Image { key: String, head_only: bool },
+    /// `GET /`: the browser demo page, only where the var `DEMO_PAGE` is `"true"` (local dev).
+    DemoPage,
 }
 
 const UPLOAD_PATH: &str = "/api/v1/list_items/upload_image";
@@ -16,6 +18,7 @@ impl Route {
         match self {
             Route::UploadImage | Route::UploadImagePreflight => "list_items/upload_image",
             Route::Image { .. } => "images",
+            Route::DemoPage => "demo",
         }
     }
 }
@@ -25,11 +28,24 @@ pub fn identify(method: &str, path: &str) -> Option<Route> {
     match method {
         "PUT" if upload => Some(Route::UploadImage),
         "OPTIONS" if upload => Some(Route::UploadImagePreflight),
+        "GET" if path == "/" => Some(Route::DemoPage),
         "GET" | "HEAD" => path
             .strip_prefix(IMAGES_PREFIX)
-            .map(|key| Route::Image { key: key.to_string(), head_only: method == "HEAD" }),
+            .map(|key| Route::Image { key: unescape_slashes(key), head_only: method == "HEAD" }),
         _ => None,
     }
+}
+
+/// A generic OpenAPI client sends the `{key}` path parameter percent-encoded, its `/` as `%2F`;
+/// both spellings name the same key. Nothing else is decoded: `is_image_key` refuses any other `%`.
+fn unescape_slashes(key: &str) -> String {
+    key.replace("%2F", "/").replace("%2f", "/")
+}
+
+/// Whether a route exists in this deployment at all: the demo page only where `DEMO_PAGE` is
+/// exactly `"true"`; elsewhere `GET /` stays `route-non-existent`.
+pub fn exists(route: &Route, demo_page: Option<&str>) -> bool {
+    *route != Route::DemoPage || demo_page == Some("true")
 }
 
 /// `DISABLED_ROUTES` is a comma-separated list of route names; spaces are tolerated.
@@ -67,6 +83,32 @@ mod tests {
         assert_eq!(identify("POST", "/api/v1/list_items/upload_image"), None);
         assert_eq!(identify("PUT", "/api/v1/nope"), None);
         assert_eq!(identify("HEAD", "/images/a"), Some(Route::Image { key: "a".into(), head_only: true }));
+    }
+
+    #[test]
+    fn image_key_with_encoded_slashes() {
+        let hex = "0123456789abcdef0123456789abcdef";
+        let key = format!("list_items/12/{hex}.png");
+        for path in [format!("/images/{key}"), format!("/images/list_items%2F12%2F{hex}.png"), format!("/images/list_items%2f12/{hex}.png")] {
+            assert_eq!(identify("GET", &path), Some(Route::Image { key: key.clone(), head_only: false }), "{path}");
+        }
+        let Some(Route::Image { key: other, .. }) = identify("GET", &format!("/images/list_items%2F12%2F{hex}%2Epng")) else { panic!() };
+        assert!(!is_image_key(&other), "only %2F is decoded");
+    }
+
+    #[test]
+    fn demo_page_route() {
+        assert_eq!(identify("GET", "/"), Some(Route::DemoPage));
+        assert_eq!(Route::DemoPage.name(), "demo");
+        for (method, path) in [("HEAD", "/"), ("PUT", "/"), ("POST", "/"), ("GET", "//"), ("GET", "/index.html"), ("GET", "")] {
+            assert_eq!(identify(method, path), None, "{method} {path:?}");
+        }
+        assert!(exists(&Route::DemoPage, Some("true")));
+        for off in [None, Some(""), Some("false"), Some("TRUE"), Some("1"), Some(" true")] {
+            assert!(!exists(&Route::DemoPage, off), "{off:?}");
+        }
+        assert!(exists(&Route::UploadImage, None));
+        assert!(is_disabled(&Route::DemoPage, "demo"));
     }
 
     #[test]

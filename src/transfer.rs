@@ -22,7 +22,7 @@ use worker::{AbortController, AbortSignal, ByteStream, Delay, FixedLengthStream}
 
 use crate::api::failure::UrlFailure;
 use crate::config::Limits;
-use crate::edge::random_hex;
+use crate::edge::{now_ms, random_hex};
 use crate::fetch::remote::{announced_length, open};
 use crate::image::ImageInfo;
 use crate::ingest::{AcceptedImage, Ingest};
@@ -62,6 +62,8 @@ pub struct StoredObject {
     pub key: String,
     pub image: AcceptedImage,
     pub streamed: bool,
+    /// The final R2 write: the put of a buffered image, the copy of a staged one.
+    pub r2_ms: f64,
 }
 
 /// The keys a transfer may have written, so it can clean up after itself.
@@ -146,8 +148,9 @@ async fn fetch_and_store(
                 }
             };
             let key = final_key(image.info);
+            let started = now_ms();
             images.copy(&staging, &key, content_type, object_metadata(plan, &image)).await.map_err(TransferError::Store)?;
-            Ok(StoredObject { key, image, streamed: true })
+            Ok(StoredObject { key, image, streamed: true, r2_ms: now_ms() - started })
         }
         _ => {
             let mut bytes = prefix;
@@ -161,11 +164,12 @@ async fn fetch_and_store(
             }
             let image = ingest.finish()?;
             let key = final_key(image.info);
+            let started = now_ms();
             images
                 .put(&key, image.info.format.content_type(), bytes, object_metadata(plan, &image))
                 .await
                 .map_err(TransferError::Store)?;
-            Ok(StoredObject { key, image, streamed: false })
+            Ok(StoredObject { key, image, streamed: false, r2_ms: now_ms() - started })
         }
     }
 }

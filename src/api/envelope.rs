@@ -57,12 +57,12 @@ mod tests {
 
     #[test]
     fn session_only_when_present() {
-        let body: Value = serde_json::from_slice(&Envelope::failure(&Failure::SessionExpired).to_bytes()).unwrap();
+        let body: Value = serde_json::from_slice(&Envelope::failure(&Failure::SessionExpired { user_id: 12 }).to_bytes()).unwrap();
         assert_eq!(body["status"], "session-expired");
         assert!(body.get("session").is_none());
         assert_eq!(body["data"], json!({}));
 
-        let failure = Failure::ClientRequired { session: json!({"id": 7}) };
+        let failure = Failure::ClientRequired { session: json!({"id": 7}), user_id: 12 };
         let body: Value = serde_json::from_slice(&Envelope::failure(&failure).to_bytes()).unwrap();
         assert_eq!(body["session"], json!({"id": 7}));
         assert_eq!(Envelope::failure(&failure).http_code(), 401);

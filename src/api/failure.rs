@@ -64,9 +64,9 @@ pub enum Failure {
     InvalidEncodedParams(&'static str),
     NoParamsDecoded,
     InvalidToken(&'static str),
-    SessionExpired,
+    SessionExpired { user_id: i64 },
     /// The session view is still returned so the client can register.
-    ClientRequired { session: Value },
+    ClientRequired { session: Value, user_id: i64 },
     MissingParams(Vec<&'static str>),
     InvalidParam { param: &'static str, reason: &'static str },
     InvalidUrl(UrlFailure),
@@ -87,7 +87,7 @@ impl Failure {
             Failure::InvalidEncodedParams(_) => Status::InvalidEncodedParams,
             Failure::NoParamsDecoded => Status::NoParamsDecoded,
             Failure::InvalidToken(_) => Status::InvalidToken,
-            Failure::SessionExpired => Status::SessionExpired,
+            Failure::SessionExpired { .. } => Status::SessionExpired,
             Failure::ClientRequired { .. } => Status::ClientRequired,
             Failure::MissingParams(_) => Status::MissingParam,
             Failure::InvalidParam { .. } => Status::InvalidParam,
@@ -124,7 +124,7 @@ impl Failure {
 
     pub fn session(&self) -> Option<&Value> {
         match self {
-            Failure::ClientRequired { session } => Some(session),
+            Failure::ClientRequired { session, .. } => Some(session),
             _ => None,
         }
     }
@@ -138,7 +138,16 @@ impl Failure {
             Failure::MissingParams(params) => params.join(","),
             Failure::InvalidParam { param, reason } => format!("{param}:{reason}"),
             Failure::InvalidUrl(reason) => reason.reason().to_string(),
+            Failure::ImageNotFound => "not-found".to_string(),
             other => other.status().as_str().to_string(),
+        }
+    }
+
+    /// The user a failure happened to, when the session was read before it.
+    pub fn user_id(&self) -> Option<i64> {
+        match self {
+            Failure::SessionExpired { user_id } | Failure::ClientRequired { user_id, .. } => Some(*user_id),
+            _ => None,
         }
     }
 }

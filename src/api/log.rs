@@ -1,28 +1,47 @@
-//! One structured JSON log line per request. Never holds tokens or full URLs.
+//! One structured JSON log line per request. Never holds tokens or URLs (neither the request's,
+//! whose query may carry the token, nor the image's, which may be signed): only ids, names,
+//! statuses, sizes and timings. Optional fields are left out until the request got that far.
 
 use serde::Serialize;
 
 #[derive(Debug, Default, Serialize)]
 pub struct RequestLog {
+    /// The response's `X-Request-Id` (the client's when well-formed, else generated).
     pub request_id: String,
     pub method: String,
+    /// The route's name as in `DISABLED_ROUTES`; `null` when no route matched.
     pub route: Option<&'static str>,
+    /// The envelope's `status`, or `served` for a non-envelope answer (image bytes, 304,
+    /// preflight, demo page).
     pub status: &'static str,
     pub http_status: u16,
+    /// Why it failed: `data.reason` for `invalid-url`, `param:reason` for `invalid-param`, the
+    /// missing params, or the internal detail of a crash (never sent to the client).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The session's user, once its session was read (also on `session-expired` and
+    /// `client-required`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// The `id` param, once the params are valid.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub list_item_id: Option<i64>,
+    /// The stored image's size, once stored.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bytes: Option<u64>,
+    /// Whether the image streamed into R2 (announced above 1 MiB) or was buffered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub streamed: Option<bool>,
+    /// Fetching and validating the image (a streamed image is validated while it is written
+    /// to its staging key, so that write is in here).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fetch_validate_ms: Option<f64>,
+    /// The final R2 write: the put of a buffered image, the copy of a staged one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub store_ms: Option<f64>,
+    pub r2_ms: Option<f64>,
+    /// Pointing the D1 record at the new object and deleting the replaced one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub d1_ms: Option<f64>,
     pub total_ms: f64,
 }
 
@@ -59,5 +78,33 @@ mod tests {
         let value: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(value["reason"], "too-large");
         assert!(value.get("user_id").is_none());
+        assert!(value["route"].is_null());
+    }
+
+    #[test]
+    fn field_names_are_stable() {
+        let log = RequestLog {
+            request_id: "r1".into(),
+            method: "PUT".into(),
+            route: Some("list_items/upload_image"),
+            status: "action-successful",
+            http_status: 200,
+            reason: None,
+            user_id: Some(12),
+            list_item_id: Some(7),
+            bytes: Some(1543),
+            streamed: Some(false),
+            fetch_validate_ms: Some(3.0),
+            r2_ms: Some(1.0),
+            d1_ms: Some(1.0),
+            total_ms: 5.0,
+        };
+        let value: serde_json::Value = serde_json::from_str(&log.to_json()).unwrap();
+        let keys: Vec<&str> = value.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            ["request_id", "method", "route", "status", "http_status", "user_id", "list_item_id", "bytes", "streamed",
+             "fetch_validate_ms", "r2_ms", "d1_ms", "total_ms"]
+        );
     }
 }

@@ -29,7 +29,7 @@ pub async fn authenticate(kv: &KvStore, ctx: &Context, token: &str, now: Timesta
         .and_then(parse_user)
         .ok_or(Failure::InvalidToken("missing or unreadable user record"))?;
     if session.is_expired(now) {
-        return Err(Failure::SessionExpired);
+        return Err(Failure::SessionExpired { user_id: session.user_id });
     }
     if session.needs_touch(now) {
         if let Some(touched) = touched_record(&stored, now) {
@@ -44,7 +44,7 @@ pub async fn authenticate(kv: &KvStore, ctx: &Context, token: &str, now: Timesta
     }
     let view = session.view(token);
     if !user.has_role() {
-        return Err(Failure::ClientRequired { session: view });
+        return Err(Failure::ClientRequired { session: view, user_id: session.user_id });
     }
     Ok(Authenticated { session, view })
 }

@@ -1,3 +1,4 @@
+pub mod demo;
 pub mod images;
 pub mod upload_image;
 
@@ -5,7 +6,7 @@ use worker::Response;
 
 use crate::api::envelope::Envelope;
 
-/// What a route answers: the platform envelope, or raw bytes (stored images, preflight).
+/// What a route answers: the platform envelope, or raw bytes (stored images, preflight, the demo page).
 pub enum Reply {
     Envelope(Envelope),
     Raw(Response),

@@ -75,7 +75,8 @@ pub async fn upload_image(req: &mut Request, env: &Env, ctx: &Context, log: &mut
     });
     let (updated, report) = receiver.await.map_err(|_| Failure::Crash("store job ended without an answer".into()))?;
     log.fetch_validate_ms = Some(report.fetch_validate_ms);
-    log.store_ms = report.store_ms;
+    log.r2_ms = report.r2_ms;
+    log.d1_ms = report.d1_ms;
     log.bytes = report.bytes;
     log.streamed = report.streamed;
     Ok(Envelope::success(item_view(&updated?), auth.view))
@@ -97,7 +98,8 @@ struct StoreJob {
 #[derive(Default)]
 struct StoreReport {
     fetch_validate_ms: f64,
-    store_ms: Option<f64>,
+    r2_ms: Option<f64>,
+    d1_ms: Option<f64>,
     bytes: Option<u64>,
     streamed: Option<bool>,
 }
@@ -125,6 +127,8 @@ impl StoreJob {
             TransferError::Url(failure) => Failure::InvalidUrl(failure),
             TransferError::Store(detail) => Failure::Crash(detail),
         })?;
+        report.fetch_validate_ms -= stored.r2_ms;
+        report.r2_ms = Some(stored.r2_ms);
         report.bytes = Some(stored.image.bytes);
         report.streamed = Some(stored.streamed);
 
@@ -133,7 +137,7 @@ impl StoreJob {
         let public_url = format!("{}{}", self.public_origin, image_path(&stored.key));
         let fields = ImageFields::new(&stored.image, stored.key, public_url);
         let updated = save(&self.images, &self.items, self.id, self.item, &fields).await;
-        report.store_ms = Some(now_ms() - started);
+        report.d1_ms = Some(now_ms() - started);
         updated
     }
 }

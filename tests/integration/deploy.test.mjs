@@ -22,6 +22,7 @@ test("wrangler deploy --dry-run --env production succeeds offline", { timeout: 3
     }
     assert.match(stdout, /--dry-run: exiting now/);
     assert.doesNotMatch(stdout, /FETCH_ALLOW_PRIVATE/, "production never allows private destinations");
+    assert.match(stdout, /env\.DEMO_PAGE \("false"\)/, "production has no demo page");
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }

@@ -1,7 +1,7 @@
 // Step 1 and 2 of the order of checks: routing, DISABLED_ROUTES, bindings; and the envelope.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { ROUTE, expectStatus, startWorker } from "../support/harness.mjs";
+import { ROUTE, expectStatus, fixture, startWorker, toResult } from "../support/harness.mjs";
 
 describe("routing", () => {
   let ctx;
@@ -25,6 +25,29 @@ describe("routing", () => {
       expectStatus(r, 500, "route-non-existent");
     });
   }
+
+  test("methods worker::Method does not know (QUERY, PROPFIND, PURGE) are not taken for GET", async () => {
+    const key = `list_items/1/${"a".repeat(32)}.png`;
+    await ctx.bucket.put(key, new Uint8Array(fixture("sample.png")), { httpMetadata: { contentType: "image/png" } });
+    assert.equal((await toResult(await ctx.fetch(`/images/${key}`))).status, 200);
+    for (const method of ["QUERY", "PROPFIND", "PURGE"]) {
+      for (const path of [`/images/${key}`, ROUTE]) {
+        expectStatus(await toResult(await ctx.fetch(path, { method })), 500, "route-non-existent");
+      }
+    }
+  });
+
+  test("an image key's slashes may come percent-encoded (%2F), as generic clients send a path parameter", async () => {
+    const hex = "b".repeat(32);
+    await ctx.bucket.put(`list_items/1/${hex}.png`, new Uint8Array(fixture("sample.png")), { httpMetadata: { contentType: "image/png" } });
+    for (const path of [`/images/list_items%2F1%2F${hex}.png`, `/images/list_items%2f1/${hex}.png`]) {
+      const r = await toResult(await ctx.fetch(path));
+      assert.equal(r.status, 200, path);
+      assert.equal(r.headers.get("content-type"), "image/png");
+    }
+    const other = await toResult(await ctx.fetch(`/images/list_items%2F1%2F${hex}%2Epng`));
+    assert.equal(other.status, 404, "only %2F is decoded");
+  });
 
   test("trailing slash is the same route (reaches the content-type check)", async () => {
     const r = await ctx.put("{}", { path: ROUTE + "/", contentType: "text/plain" });

@@ -201,10 +201,14 @@ function migrationStatements() {
  * Starts the worker. Options:
  *   vars: extra `bindings` (strings, or other JSON for the bad-var test)
  *   kv / d1 / r2: false to leave that binding out
+ *   logs: true to collect the worker's console output in `ctx.logs` ([{timestamp, level, message}])
+ *         instead of printing it
+ * `ctx.url` is the worker's real HTTP address on loopback (for a browser).
  */
-export async function startWorker({ vars = {}, kv = true, d1 = true, r2 = true } = {}) {
+export async function startWorker({ vars = {}, kv = true, d1 = true, r2 = true, logs = false } = {}) {
   if (!buildExists()) throw new Error(`${SCRIPT_PATH} is missing: build the worker first`);
   const origin = new Origin();
+  const logLines = [];
   const mf = new Miniflare({
     modules: true,
     scriptPath: SCRIPT_PATH,
@@ -221,8 +225,9 @@ export async function startWorker({ vars = {}, kv = true, d1 = true, r2 = true }
     r2Buckets: r2 ? ["IMAGES"] : [],
     bindings: { ...vars },
     outboundService: { node: origin.node },
+    ...(logs ? { handleStructuredLogs: (entry) => void logLines.push(entry) } : {}),
   });
-  await mf.ready;
+  const url = await mf.ready;
   // Remember which request each response answers, so toResult() can check it against openapi.yaml.
   const rawDispatch = mf.dispatchFetch.bind(mf);
   mf.dispatchFetch = async (input, init = {}) => {
@@ -234,6 +239,8 @@ export async function startWorker({ vars = {}, kv = true, d1 = true, r2 = true }
   const ctx = {
     mf,
     origin,
+    url,
+    logs: logLines,
     kv: kv ? await mf.getKVNamespace("SESSIONS") : null,
     db: d1 ? await mf.getD1Database("DB") : null,
     bucket: r2 ? await mf.getR2Bucket("IMAGES") : null,
