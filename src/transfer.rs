@@ -32,6 +32,10 @@ use crate::store::images::ImageBucket;
 /// Bodies announced above this size are streamed into R2 instead of buffered.
 pub const STREAM_THRESHOLD: u64 = 1024 * 1024;
 
+/// Streamed bodies reach the validator and R2 in pieces of at least this size: every piece
+/// crosses JS↔wasm with its own promise and handles, which costs more than the bytes do.
+const STREAM_PIECE: usize = 256 * 1024;
+
 /// After the deadline aborts the origin request, how long the transfer may take to wind down
 /// (a put already past its last byte finishes) before its keys are deleted.
 const ABORT_GRACE: Duration = Duration::from_millis(3000);
@@ -218,6 +222,29 @@ impl Gate {
     }
 }
 
+/// Joins consecutive chunks until `target` bytes (or the end); an error ends the stream.
+fn coalesce<S>(inner: S, target: usize) -> impl futures_util::Stream<Item = worker::Result<Vec<u8>>>
+where
+    S: futures_util::Stream<Item = worker::Result<Vec<u8>>> + Unpin,
+{
+    futures_util::stream::unfold(Some(inner), move |inner| async move {
+        let mut inner = inner?;
+        let mut piece = Vec::new();
+        loop {
+            match inner.next().await {
+                Some(Ok(chunk)) if piece.is_empty() => piece = chunk,
+                Some(Ok(chunk)) => piece.extend_from_slice(&chunk),
+                Some(Err(e)) => return Some((Err(e), None)),
+                None if piece.is_empty() => return None,
+                None => return Some((Ok(piece), None)),
+            }
+            if piece.len() >= target {
+                return Some((Ok(piece), Some(inner)));
+            }
+        }
+    })
+}
+
 fn gated_stream(
     prefix: Vec<u8>,
     body: ByteStream,
@@ -229,7 +256,7 @@ fn gated_stream(
         first_gate.borrow_mut().check(&prefix, true)?;
         Ok(prefix)
     });
-    let rest = body.map(move |chunk| {
+    let rest = coalesce(body, STREAM_PIECE).map(move |chunk| {
         let chunk = chunk.map_err(|e| {
             gate.borrow_mut().failure = Some(UrlFailure::Unreachable);
             e
