@@ -7,6 +7,23 @@ use worker::{Env, Request};
 use crate::api::params::MAX_BODY_BYTES;
 use crate::auth::time::Timestamp;
 
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = URL)]
+    type JsUrl;
+    #[wasm_bindgen(constructor, js_class = "URL", catch)]
+    fn new(url: &str) -> Result<JsUrl, JsValue>;
+    #[wasm_bindgen(method, getter, js_class = "URL")]
+    fn href(this: &JsUrl) -> String;
+}
+
+/// The runtime's WHATWG URL serialization of `raw`: international hostnames in punycode,
+/// non-ASCII path and query percent-encoded. Lets the wasm leave out the IDNA tables
+/// (`idna_adapter` is pinned to its no-Unicode 1.0 in Cargo.lock, ~45 KB gzipped less).
+pub fn ascii_url(raw: &str) -> Option<String> {
+    JsUrl::new(raw).ok().map(|url| url.href())
+}
+
 pub enum VarValue {
     Missing,
     Text(String),

@@ -53,6 +53,20 @@ impl RawParams {
         self.0.get(name)
     }
 
+    /// Hands a non-ASCII `image_url` to `to_ascii` (the runtime's WHATWG URL parser, see
+    /// `edge::ascii_url`): hosts come back in punycode, so this crate's URL parsing needs no
+    /// Unicode tables. A URL with ASCII whitespace or controls is left alone (and refused later),
+    /// as that parser would silently strip them.
+    pub fn normalize_image_url(&mut self, to_ascii: impl Fn(&str) -> Option<String>) {
+        if let Some(Value::String(url)) = self.0.get_mut("image_url") {
+            if !url.is_ascii() && !url.bytes().any(|b| b <= b' ' || b == 0x7f) {
+                if let Some(ascii) = to_ascii(url) {
+                    *url = ascii;
+                }
+            }
+        }
+    }
+
     /// The session token: the `token` param, else `Authorization: Bearer <token>`.
     pub fn token<'a>(&'a self, authorization: Option<&'a str>) -> Result<&'a str, Failure> {
         let token = match self.get("token") {
@@ -218,6 +232,20 @@ mod tests {
                     json!(u64::MAX), json!(true), json!({}), json!([1])] {
             let result = parse_upload(&raw(json!({"id": bad, "image_url": url})));
             assert!(matches!(result, Err(Failure::InvalidParam { param: "id", .. })), "{bad}: {result:?}");
+        }
+    }
+
+    #[test]
+    fn non_ascii_image_urls_go_through_the_runtime_parser() {
+        let to_ascii = |url: &str| Some(url.replace("b\u{fc}cher", "xn--bcher-kva"));
+        let mut params = raw(json!({"image_url": "https://b\u{fc}cher.example/a.png"}));
+        params.normalize_image_url(to_ascii);
+        assert_eq!(params.get("image_url"), Some(&json!("https://xn--bcher-kva.example/a.png")));
+        // ASCII URLs are not touched; neither are ones the runtime parser would silently clean.
+        for untouched in ["https://example.com/a.png", "https://b\u{fc}cher.example/a\n.png", " https://b\u{fc}.example/"] {
+            let mut params = raw(json!({ "image_url": untouched }));
+            params.normalize_image_url(|_| Some("changed".into()));
+            assert_eq!(params.get("image_url"), Some(&json!(untouched)));
         }
     }
 

@@ -374,8 +374,11 @@ mod tests {
             ("http://127.0.0.1./", Private),
             ("http://127.255.255.254:8080/x", Private),
             ("http://%31%32%37.0.0.1/", Private),
-            ("http://127\u{3002}0\u{3002}0\u{3002}1/", Private),
-            ("http://\u{ff11}\u{ff12}\u{ff17}.0.0.1/", Private),
+            // Non-ASCII hosts: the edge first turns them into ASCII with the runtime's URL
+            // parser (RawParams::normalize_image_url); what reaches this module raw is refused.
+            // The Miniflare suite checks these spellings end to end.
+            ("http://127\u{3002}0\u{3002}0\u{3002}1/", Bad(UrlProblem::NotAbsolute)),
+            ("http://\u{ff11}\u{ff12}\u{ff17}.0.0.1/", Bad(UrlProblem::NotAbsolute)),
             ("http://10.0.0.1/", Private),
             ("http://10.255.255.255/", Private),
             ("http://100.64.0.1/", Private),
@@ -460,7 +463,7 @@ mod tests {
             ("http://metadata/", Private),
             (
                 "http://\u{ff4c}\u{ff4f}\u{ff43}\u{ff41}\u{ff4c}\u{ff48}\u{ff4f}\u{ff53}\u{ff54}/",
-                Private,
+                Bad(UrlProblem::NotAbsolute),
             ),
             ("http://%6c%6f%63%61%6c%68%6f%73%74/", Private),
             ("http://example.com/", Pass),
@@ -469,7 +472,8 @@ mod tests {
             ("https://localhost.example.com/", Pass),
             ("https://local.example.com/x", Pass),
             ("https://lan.example/", Pass),
-            ("https://b\u{fc}cher.example/bild.jpg", Pass),
+            ("https://b\u{fc}cher.example/bild.jpg", Bad(UrlProblem::NotAbsolute)),
+            ("https://xn--bcher-kva.example/bild.jpg", Pass),
             ("https://example.com/a.png?w=100&h=200#frag", Pass),
             ("HTTPS://EXAMPLE.COM/Pic.PNG", Pass),
             ("http:///example.com/a", Pass),

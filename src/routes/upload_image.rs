@@ -13,7 +13,7 @@ use crate::api::log::RequestLog;
 use crate::api::params::{decode, is_json_content_type, parse_upload};
 use crate::auth::kv_store::authenticate;
 use crate::config::Limits;
-use crate::edge::{now, now_ms, read_capped_body, scalar_var};
+use crate::edge::{ascii_url, now, now_ms, read_capped_body, scalar_var};
 use crate::list_item::{image_key, image_path, item_view, ImageFields, Row};
 use crate::store::{images::ImageBucket, list_items::ListItems};
 use crate::transfer::{transfer, ObjectPlan, TransferError};
@@ -41,7 +41,7 @@ pub async fn upload_image(req: &mut Request, env: &Env, ctx: &Context, log: &mut
     // 4. Decode the body, query merged in.
     let url = req.url().map_err(|e| Failure::Crash(format!("request URL: {e}")))?;
     let body = read_capped_body(req).await.map_err(|_| Failure::InvalidEncodedParams("body could not be read"))?;
-    let raw = decode(&body, url.query_pairs().into_owned())?;
+    let mut raw = decode(&body, url.query_pairs().into_owned())?;
 
     // 5. Session.
     let token = raw.token(authorization.as_deref())?;
@@ -49,6 +49,7 @@ pub async fn upload_image(req: &mut Request, env: &Env, ctx: &Context, log: &mut
     log.user_id = Some(auth.session.user_id);
 
     // 6. Params.
+    raw.normalize_image_url(ascii_url);
     let params = parse_upload(&raw)?;
     log.list_item_id = Some(params.id);
 

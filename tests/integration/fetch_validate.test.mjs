@@ -40,6 +40,14 @@ describe("fetch and validate (default limits)", () => {
     assert.equal(headers.accept, "image/png, image/jpeg");
   });
 
+  test("an international hostname is fetched in punycode and recorded as such", async () => {
+    const ascii = "https://xn--bcher-kva.example/fv/bild%C3%A9.png";
+    const p = await ctx.prepare({ url: ascii, handler: serve(PNG) });
+    const r = await ctx.put({ token: p.token, id: p.id, image_url: "https://b\u00fccher.example/fv/bild\u00e9.png" });
+    await assertStored(ctx, r, { id: p.id, seeded: p, source: PNG, sourceUrl: ascii });
+    assert.equal(ctx.origin.log.length, 1);
+  });
+
   test("token passed in the body is not forwarded either", async () => {
     const url = "https://img.example.com/fv/headers-body.png";
     const p = await ctx.prepare({ url, handler: serve(PNG) });
@@ -262,6 +270,10 @@ describe("fetch and validate (default limits)", () => {
     "http://[ff02::1]/a.png",
     "http://[fd12:3456::1]/a.png",
     "https://[::1]:8443/a.png",
+    // Unicode spellings, turned into ASCII by the runtime's URL parser before the policy runs.
+    "http://127\u30020\u30020\u30021/a.png",
+    "http://\uff11\uff12\uff17.0.0.1/a.png",
+    "http://\uff4c\uff4f\uff43\uff41\uff4c\uff48\uff4f\uff53\uff54/a.png",
   ]) {
     test(`${url} -> invalid-url forbidden-destination, never fetched`, async () => {
       await expectInvalidUrl(ctx, { url, reason: "forbidden-destination" });
