@@ -89,21 +89,17 @@ impl SessionRecord {
             "user_id": self.user_id,
             "token": token,
             "remember_me": self.remember_me,
-            "created_at": rfc3339(self.created_at),
-            "last_used_at": rfc3339(self.last_used_at),
-            "expires_at": self.expires_at().map(rfc3339),
+            "created_at": self.created_at.to_rfc3339(),
+            "last_used_at": self.last_used_at.to_rfc3339(),
+            "expires_at": self.expires_at().map(Timestamp::to_rfc3339),
         })
     }
-}
-
-pub fn rfc3339(time: Timestamp) -> String {
-    time.to_rfc3339()
 }
 
 /// Rewrite `last_used_at` in the stored JSON, keeping every field the auth service wrote.
 pub fn touched_record(stored_json: &str, now: Timestamp) -> Option<String> {
     let mut record: serde_json::Map<String, Value> = serde_json::from_str(stored_json).ok()?;
-    record.insert("last_used_at".into(), Value::String(rfc3339(now)));
+    record.insert("last_used_at".into(), Value::String(now.to_rfc3339()));
     serde_json::to_string(&record).ok()
 }
 
