@@ -24,10 +24,10 @@ function origin(images) {
 
 const common = (images) => ({ modules: true, compatibilityDate: "2026-04-20", cf: false, r2Buckets: ["IMAGES"], outboundService: origin(images) });
 
-const floor = (passthrough) => ({
+const floor = (query) => ({
   options: (images) => ({ ...common(images), scriptPath: path.join(ROOT, "bench/floor_worker.mjs") }),
   request: (imagePath, lane) => [
-    `http://bench/${passthrough ? "?passthrough=1" : ""}`,
+    `http://bench/${query}`,
     { method: "POST", body: JSON.stringify({ url: `https://origin.test${imagePath}`, key: `floor/${lane}` }) },
   ],
 });
@@ -69,8 +69,9 @@ export const SUBJECTS = {
       },
     ],
   },
-  "floor (bare)": floor(false),
-  "floor (pass-through)": floor(true),
+  "floor (bare)": floor(""),
+  "floor (pass-through)": floor("?passthrough=1"),
+  "floor (pass-through + copy)": floor("?passthrough=1&copy=1"),
 };
 
 /** The workerd processes started by this Node process. */

@@ -1,9 +1,11 @@
-// `npm run bench`: the built worker against two floor workers, in workerd (Miniflare) with real
+// `npm run bench`: the built worker against three floor workers, in workerd (Miniflare) with real
 // local KV, D1 and R2, uploading deterministic PNG and JPEG images of about 100 KB, 1 MB, 5 MB
 // and 20 MB from a local origin, at concurrency 1 and 8. Per size, format and concurrency it
 // prints uploads/s, p50/p99 latency, workerd CPU ms per upload and per MB (/proc/<pid>/stat),
-// peak RSS (VmHWM), each also as a ratio to both floors (CPU also as the difference per MB),
-// then the wasm size raw and gzipped and the targets.
+// peak RSS (VmHWM), each also as a ratio to the floors (CPU also as the difference per MB),
+// then the wasm size raw and gzipped and the targets. The floors: bare (origin → R2),
+// pass-through (+ an identity TransformStream, what the targets are set against) and
+// pass-through + copy (+ the R2 copy that §4's sha256 metadata forces on a streamed upload).
 //
 // Every (size, format, subject) gets a fresh workerd, so its peak RSS is its own; subjects
 // alternate in a rotating order, several rounds; medians over rounds are reported.
@@ -20,7 +22,7 @@ const CONCURRENCY = [1, 8];
 /** Uploads per (size, format, subject, concurrency) in one round. */
 const UPLOADS = { "100KB": { 1: 24, 8: 64 }, "1MB": { 1: 12, 8: 32 }, "5MB": { 1: 4, 8: 16 }, "20MB": { 1: 2, 8: 8 } };
 const NAMES = Object.keys(SUBJECTS);
-const [WORKER, BARE, PASS] = NAMES;
+const [WORKER, BARE, PASS, COPY] = NAMES;
 const OUT = path.join(ROOT, "bench", "out");
 
 const images = benchImages(SIZES.filter(([label]) => !ONLY || ONLY.includes(label)));
@@ -93,22 +95,21 @@ const fmt = (v, digits = 1) => (v >= 100 ? v.toFixed(0) : v.toFixed(digits));
 const ratio = (v, floors) => `${fmt(v)} (${floors.map((f) => (v / f).toFixed(2)).join("/")})`;
 
 const summary = {};
-console.log(`\n${ROUNDS} rounds, medians. Ratios in parentheses: ×bare floor / ×pass-through floor; ΔCPU/MB: ms/MB over bare / over pass-through.`);
+console.log(`\n${ROUNDS} rounds, medians. Ratios in parentheses: ×bare / ×pass-through / ×pass-through+copy floor; ΔCPU/MB: ms/MB over each.`);
 console.log("| size | format | c | subject | uploads/s | p50 ms | p99 ms | CPU ms/upload | CPU ms/MB | ΔCPU/MB | peak RSS MB |");
 console.log("|---|---|---|---|---|---|---|---|---|---|---|");
 for (const [key, bySubject] of Object.entries(results)) {
   const [label, format, concurrency] = key.split(" ");
-  const floors = (field) => [med(bySubject[BARE], field), med(bySubject[PASS], field)];
+  const floors = (field) => [BARE, PASS, COPY].map((floor) => med(bySubject[floor], field));
   for (const name of NAMES) {
     const runs = bySubject[name];
     const row = Object.fromEntries(["perSecond", "p50", "p99", "cpu", "cpuPerMB", "peakRss"].map((f) => [f, med(runs, f)]));
-    row.cpuOverBare = row.cpuPerMB - floors("cpuPerMB")[0];
-    row.cpuOverPass = row.cpuPerMB - floors("cpuPerMB")[1];
+    [row.cpuOverBare, row.cpuOverPass, row.cpuOverCopy] = floors("cpuPerMB").map((floor) => row.cpuPerMB - floor);
     (summary[key] ??= {})[name] = row;
     console.log(
       `| ${label} | ${format} | ${concurrency} | ${name} | ${ratio(row.perSecond, floors("perSecond"))} | ${ratio(row.p50, floors("p50"))}` +
         ` | ${ratio(row.p99, floors("p99"))} | ${ratio(row.cpu, floors("cpu"))} | ${ratio(row.cpuPerMB, floors("cpuPerMB"))}` +
-        ` | ${row.cpuOverBare.toFixed(1)} / ${row.cpuOverPass.toFixed(1)} | ${ratio(row.peakRss / MB, floors("peakRss").map((b) => b / MB))} |`,
+        ` | ${[row.cpuOverBare, row.cpuOverPass, row.cpuOverCopy].map((d) => d.toFixed(1)).join(" / ")} | ${ratio(row.peakRss / MB, floors("peakRss").map((b) => b / MB))} |`,
     );
   }
 }
@@ -129,6 +130,11 @@ for (const format of ["png", "jpeg"]) {
     `  5MB ${format} c8 CPU/MB ≤ pass-through + 3: ${worker.cpuPerMB.toFixed(1)} vs ${pass.cpuPerMB.toFixed(1)} (+${worker.cpuOverPass.toFixed(1)}) -> ${verdict(worker.cpuOverPass <= 3)}`,
   );
   console.log(`  5MB ${format} c8 p50 ≤ 1.2× pass-through: ${worker.p50.toFixed(0)} vs ${pass.p50.toFixed(0)} ms (${(worker.p50 / pass.p50).toFixed(2)}×) -> ${verdict(worker.p50 <= 1.2 * pass.p50)}`);
+  const copy = s[COPY];
+  console.log(
+    `    (beside the pass-through + copy floor: CPU/MB ${copy.cpuPerMB.toFixed(1)} (${worker.cpuOverCopy >= 0 ? "+" : ""}${worker.cpuOverCopy.toFixed(1)}),` +
+      ` p50 ${copy.p50.toFixed(0)} ms (${(worker.p50 / copy.p50).toFixed(2)}×))`,
+  );
 }
 writeFileSync(path.join(OUT, "results.json"), JSON.stringify({ rounds: ROUNDS, wasm: { raw: wasm.length, gzip: gz }, summary, runs: results }, null, 1));
 console.log(`\nraw results: bench/out/results.json; total ${((performance.now() - t0) / 1000).toFixed(0)} s`);

@@ -1,6 +1,6 @@
 // Throughput of the validators compiled to wasm32 (bench/wasm, the worker's release profile),
 // run in Node's V8 — the engine inside workerd — over the bench images pushed in 64 KiB chunks:
-// chunked copy, validator, Ingest (validator + sha256) and sha256 alone, in MB/s.
+// chunked copy, validator and sha256 alone, in MB/s.
 // Usage: node bench/wasm.mjs [path/to/validators_wasm_bench.wasm]   (build: bench/wasm.sh)
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -8,7 +8,7 @@ import { benchImages } from "./images.mjs";
 import { median, ROOT } from "./stats.mjs";
 
 const FILE = process.argv[2] ?? path.join(ROOT, "target/wasm-bench/wasm32-unknown-unknown/release/validators_wasm_bench.wasm");
-const FUNCTIONS = ["copy", "validate", "ingest", "sha256"];
+const FUNCTIONS = ["copy", "validate", "sha256"];
 
 // The worker crate's wasm-bindgen imports are never called by these exports: stub them all.
 const stub = new Proxy({}, { get: (_, name) => () => { throw new Error(`unexpected import ${String(name)}`); } });
@@ -24,7 +24,7 @@ function time(fn, bytes) {
     const started = performance.now();
     const result = exports[fn]();
     const ms = performance.now() - started;
-    if ((fn === "validate" || fn === "ingest") && result === 0) throw new Error(`${fn} rejected the image`);
+    if (fn === "validate" && result === 0) throw new Error(`${fn} rejected the image`);
     samples.push(bytes / 1e6 / (ms / 1000));
   }
   return median(samples);

@@ -2,7 +2,7 @@
 //!
 //! Pure core (no `worker` types, tested natively): `api`, `auth::session`, `config`,
 //! `fetch::destination`, `image`, `ingest`, `list_item`, `router`.
-//! Thin edge: `edge`, `auth::kv_store`, `fetch::remote`, `transfer`, `store`, `routes`, and this file.
+//! Thin edge: `edge`, `auth::kv_store`, `fetch::remote`, `streams`, `transfer`, `store`, `routes`, and this file.
 
 pub mod api;
 pub mod auth;
@@ -16,6 +16,7 @@ pub mod list_item;
 pub mod router;
 pub mod routes;
 pub mod store;
+pub mod streams;
 pub mod transfer;
 
 use worker::{event, Context, Env, Headers, Request, Response};

@@ -12,29 +12,29 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::rc::Rc;
 use std::time::Duration;
 
-use futures_util::future::{select, Either};
-use futures_util::StreamExt;
+use futures_util::future::{join, select, Either};
 use url::Url;
-use worker::{AbortController, AbortSignal, ByteStream, Delay, FixedLengthStream};
+use worker::js_sys::Uint8Array;
+use worker::{AbortController, AbortSignal, Delay, ResponseBody};
 
 use crate::api::failure::UrlFailure;
 use crate::config::Limits;
 use crate::edge::{now_ms, random_hex};
 use crate::fetch::remote::{announced_length, open};
 use crate::image::ImageInfo;
-use crate::ingest::{AcceptedImage, Ingest};
+use crate::ingest::{AcceptedImage, Ingest, ProvenImage};
 use crate::list_item::object_key;
 use crate::store::images::ImageBucket;
+use crate::streams::{PieceReader, PieceWriter, Sha256Stream};
 
 /// Bodies announced above this size are streamed into R2 instead of buffered.
 pub const STREAM_THRESHOLD: u64 = 1024 * 1024;
 
-/// Streamed bodies reach the validator and R2 in pieces of at least this size: every piece
-/// crosses JS↔wasm with its own promise and handles, which costs more than the bytes do.
-const STREAM_PIECE: usize = 256 * 1024;
+/// The origin body is read in pieces of this size (the last one shorter): every piece costs
+/// a few promises and a crossing into wasm, which cost more than the bytes do.
+const PIECE: u32 = 256 * 1024;
 
 /// After the deadline aborts the origin request, how long the transfer may take to wind down
 /// (a put already past its last byte finishes) before its keys are deleted.
@@ -112,19 +112,36 @@ async fn fetch_and_store(
     signal: &AbortSignal,
     written: &RefCell<Written>,
 ) -> Result<StoredObject, TransferError> {
-    let mut response = open(url, limits, signal).await?;
+    let response = open(url, limits, signal).await?;
     let announced = announced_length(&response);
-    let mut ingest = Ingest::new(*limits);
+    let ingest = Ingest::new(*limits);
     ingest.check_announced_length(announced)?;
-    let mut body = response.stream().map_err(|_| UrlFailure::Unreachable)?;
+    let ResponseBody::Stream(body) = response.body() else { return Err(UrlFailure::Empty.into()) };
+    let mut incoming = Incoming {
+        reader: PieceReader::new(body, PIECE).map_err(TransferError::Store)?,
+        ingest,
+        digest: Sha256Stream::new().map_err(TransferError::Store)?,
+    };
+    let result = store(&mut incoming, announced, plan, images, written).await;
+    if result.is_err() {
+        incoming.reader.cancel();
+    }
+    result
+}
 
-    // Read until the header tells format and dimensions (or the body ends).
-    let mut prefix = Vec::new();
-    while ingest.info().is_none() {
-        let Some(chunk) = body.next().await else { break };
-        let chunk = chunk.map_err(|_| UrlFailure::Unreachable)?;
-        ingest.push(&chunk)?;
-        prefix.extend_from_slice(&chunk);
+/// Reads until the header tells format and dimensions, then streams or buffers the rest.
+async fn store(
+    incoming: &mut Incoming,
+    announced: Option<u64>,
+    plan: &ObjectPlan,
+    images: &ImageBucket,
+    written: &RefCell<Written>,
+) -> Result<StoredObject, TransferError> {
+    let mut bytes = Vec::new();
+    let mut held = Vec::new();
+    while incoming.ingest.info().is_none() {
+        let Some(piece) = incoming.next(&mut bytes).await? else { break };
+        held.push(piece);
     }
 
     let random = random_hex(16).map_err(TransferError::Store)?;
@@ -134,39 +151,28 @@ async fn fetch_and_store(
         key
     };
 
-    match (announced, ingest.info()) {
+    match (announced, incoming.ingest.info()) {
         (Some(length), Some(info)) if length > STREAM_THRESHOLD => {
             let staging = format!("{STAGING_PREFIX}{random}");
             written.borrow_mut().staging = Some(staging.clone());
-            let gate = Rc::new(RefCell::new(Gate { ingest: Some(ingest), length, failure: None, accepted: None }));
-            let stream = gated_stream(prefix, body, gate.clone());
             let content_type = info.format.content_type();
-            let put = images.put(&staging, content_type, FixedLengthStream::wrap(stream, length), HashMap::new()).await;
-            let image = {
-                let mut gate = gate.borrow_mut();
-                match (put, gate.failure, gate.accepted.take()) {
-                    (Ok(()), None, Some(image)) => image,
-                    (_, Some(failure), _) => return Err(failure.into()),
-                    (Ok(()), None, None) => return Err(UrlFailure::Unreachable.into()),
-                    (Err(e), None, _) => return Err(TransferError::Store(e)),
-                }
-            };
+            let (sink, put) = images.put_stream(&staging, content_type, length).map_err(TransferError::Store)?;
+            let (put, proven) = join(put, pump(incoming, held, length, sink)).await;
+            let proven = proven?;
+            put.map_err(TransferError::Store)?;
+            let image = incoming.accept(proven).await?;
             let key = final_key(image.info);
             let started = now_ms();
             images.copy(&staging, &key, content_type, object_metadata(plan, &image)).await.map_err(TransferError::Store)?;
             Ok(StoredObject { key, image, streamed: true, r2_ms: now_ms() - started })
         }
         _ => {
-            let mut bytes = prefix;
-            while let Some(chunk) = body.next().await {
-                let chunk = chunk.map_err(|_| UrlFailure::Unreachable)?;
-                ingest.push(&chunk)?;
-                bytes.extend_from_slice(&chunk);
-            }
-            if announced.is_some_and(|length| length != ingest.received()) {
+            while incoming.next(&mut bytes).await?.is_some() {}
+            if announced.is_some_and(|length| length != incoming.ingest.received()) {
                 return Err(UrlFailure::Unreachable.into());
             }
-            let image = ingest.finish()?;
+            let proven = incoming.ingest.finish()?;
+            let image = incoming.accept(proven).await?;
             let key = final_key(image.info);
             let started = now_ms();
             images
@@ -178,6 +184,76 @@ async fn fetch_and_store(
     }
 }
 
+/// The origin body as it arrives: every piece is validated (one copy into wasm) and hashed
+/// (natively) before anything else sees it.
+struct Incoming {
+    reader: PieceReader,
+    ingest: Ingest,
+    digest: Sha256Stream,
+}
+
+impl Incoming {
+    /// The next piece, also appended to `copy` (what the validator reads).
+    async fn next(&mut self, copy: &mut Vec<u8>) -> Result<Option<Uint8Array>, TransferError> {
+        let Some(piece) = self.reader.next().await.map_err(|_| UrlFailure::Unreachable)? else { return Ok(None) };
+        let start = copy.len();
+        copy.resize(start + piece.length() as usize, 0);
+        piece.copy_to(&mut copy[start..]);
+        self.ingest.push(&copy[start..])?;
+        self.digest.write(&piece).await.map_err(TransferError::Store)?;
+        Ok(Some(piece))
+    }
+
+    async fn accept(&mut self, proven: ProvenImage) -> Result<AcceptedImage, TransferError> {
+        Ok(proven.with_digest(self.digest.finish().await.map_err(TransferError::Store)?))
+    }
+}
+
+/// Feeds `sink` (an R2 put of exactly `length` bytes) the held pieces, then the rest of the
+/// body. The last piece is written only once the whole image is proven and the body has
+/// ended; on any failure the sink is aborted, so the put never commits.
+async fn pump(incoming: &mut Incoming, held: Vec<Uint8Array>, length: u64, mut sink: PieceWriter) -> Result<ProvenImage, TransferError> {
+    let mut held = held.into_iter();
+    let mut scratch = Vec::with_capacity(PIECE as usize);
+    let mut sent = 0u64;
+    let pumped: Result<ProvenImage, TransferError> = async {
+        loop {
+            let piece = match held.next() {
+                Some(piece) => piece,
+                None => {
+                    scratch.clear();
+                    incoming.next(&mut scratch).await?.ok_or(UrlFailure::Unreachable)? // shorter than announced
+                }
+            };
+            sent += u64::from(piece.length());
+            if sent > length {
+                return Err(UrlFailure::Unreachable.into());
+            }
+            if sent == length {
+                scratch.clear();
+                if held.len() > 0 || incoming.next(&mut scratch).await?.is_some() {
+                    return Err(UrlFailure::Unreachable.into()); // longer than announced
+                }
+                let proven = incoming.ingest.finish()?;
+                sink.write(&piece).await.map_err(TransferError::Store)?;
+                return Ok(proven);
+            }
+            sink.write(&piece).await.map_err(TransferError::Store)?;
+        }
+    }
+    .await;
+    match pumped {
+        Ok(proven) => {
+            sink.close().await.map_err(TransferError::Store)?;
+            Ok(proven)
+        }
+        Err(e) => {
+            sink.abort("image rejected").await;
+            Err(e)
+        }
+    }
+}
+
 /// The custom metadata of API.md §4: the plan's fields plus what the bytes proved.
 fn object_metadata(plan: &ObjectPlan, image: &AcceptedImage) -> HashMap<String, String> {
     let mut metadata = plan.metadata.clone();
@@ -185,95 +261,4 @@ fn object_metadata(plan: &ObjectPlan, image: &AcceptedImage) -> HashMap<String, 
     metadata.insert("height".into(), image.info.height.to_string());
     metadata.insert("sha256".into(), image.sha256_hex.clone());
     metadata
-}
-
-/// Validation state shared between the stream feeding R2 and the code awaiting the put.
-struct Gate {
-    ingest: Option<Ingest>,
-    length: u64,
-    failure: Option<UrlFailure>,
-    accepted: Option<AcceptedImage>,
-}
-
-impl Gate {
-    /// Let `chunk` through only if the image is still valid; the last announced byte is let
-    /// through only if the whole image is.
-    fn admit(&mut self, chunk: &[u8], already_ingested: bool) -> Result<(), UrlFailure> {
-        let ingest = self.ingest.as_mut().ok_or(UrlFailure::Unreachable)?;
-        if !already_ingested {
-            ingest.push(chunk)?;
-        }
-        let received = ingest.received();
-        if received > self.length {
-            return Err(UrlFailure::Unreachable);
-        }
-        if received == self.length {
-            let ingest = self.ingest.take().ok_or(UrlFailure::Unreachable)?;
-            self.accepted = Some(ingest.finish()?);
-        }
-        Ok(())
-    }
-
-    fn check(&mut self, chunk: &[u8], already_ingested: bool) -> worker::Result<()> {
-        self.admit(chunk, already_ingested).map_err(|failure| {
-            self.failure = Some(failure);
-            worker::Error::RustError(format!("image rejected: {}", failure.reason()))
-        })
-    }
-}
-
-/// Joins consecutive chunks until `target` bytes (or the end); an error ends the stream.
-fn coalesce<S>(inner: S, target: usize) -> impl futures_util::Stream<Item = worker::Result<Vec<u8>>>
-where
-    S: futures_util::Stream<Item = worker::Result<Vec<u8>>> + Unpin,
-{
-    futures_util::stream::unfold(Some(inner), move |inner| async move {
-        let mut inner = inner?;
-        let mut piece = Vec::new();
-        loop {
-            match inner.next().await {
-                Some(Ok(chunk)) if piece.is_empty() => piece = chunk,
-                Some(Ok(chunk)) => piece.extend_from_slice(&chunk),
-                Some(Err(e)) => return Some((Err(e), None)),
-                None if piece.is_empty() => return None,
-                None => return Some((Ok(piece), None)),
-            }
-            if piece.len() >= target {
-                return Some((Ok(piece), Some(inner)));
-            }
-        }
-    })
-}
-
-fn gated_stream(
-    prefix: Vec<u8>,
-    body: ByteStream,
-    gate: Rc<RefCell<Gate>>,
-) -> impl futures_util::Stream<Item = worker::Result<Vec<u8>>> + 'static {
-    let first_gate = gate.clone();
-    let end_gate = gate.clone();
-    let first = futures_util::stream::once(async move {
-        first_gate.borrow_mut().check(&prefix, true)?;
-        Ok(prefix)
-    });
-    let rest = coalesce(body, STREAM_PIECE).map(move |chunk| {
-        let chunk = chunk.map_err(|e| {
-            gate.borrow_mut().failure = Some(UrlFailure::Unreachable);
-            e
-        })?;
-        gate.borrow_mut().check(&chunk, false)?;
-        Ok(chunk)
-    });
-    // A body that ends cleanly but short of its Content-Length: error the stream ourselves,
-    // so the put fails as the origin's fault rather than as a storage failure.
-    let end = futures_util::stream::once(async move {
-        let mut gate = end_gate.borrow_mut();
-        if gate.accepted.is_some() || gate.failure.is_some() {
-            return None;
-        }
-        gate.failure = Some(UrlFailure::Unreachable);
-        Some(Err(worker::Error::RustError("origin body ended before its Content-Length".into())))
-    })
-    .filter_map(futures_util::future::ready);
-    first.chain(rest).chain(end)
 }

@@ -22,7 +22,7 @@ pub struct RawParams(Map<String, Value>);
 
 /// Decode the body (at most `MAX_BODY_BYTES`, an empty body counts as `{}`) and merge the query
 /// pairs in; a key present in both is taken from the body.
-pub fn decode<'a>(body: &[u8], query: impl IntoIterator<Item = (String, String)>) -> Result<RawParams, Failure> {
+pub fn decode(body: &[u8], query: impl IntoIterator<Item = (String, String)>) -> Result<RawParams, Failure> {
     if body.len() > MAX_BODY_BYTES {
         return Err(Failure::InvalidEncodedParams("body larger than 64 KiB"));
     }

@@ -79,7 +79,8 @@ impl Timestamp {
         let sep = |i: usize, allowed: &[u8]| b.get(i).is_some_and(|c| allowed.contains(c));
         let (year, month, day) = (digits::<4>(b)?, digits::<2>(b.get(5..)?)?, digits::<2>(b.get(8..)?)?);
         let (hour, minute, second) = (digits::<2>(b.get(11..)?)?, digits::<2>(b.get(14..)?)?, digits::<2>(b.get(17..)?)?);
-        if !(sep(4, b"-") && sep(7, b"-") && sep(10, b"Tt ") && sep(13, b":") && sep(16, b":"))
+        let separated = sep(4, b"-") && sep(7, b"-") && sep(10, b"Tt ") && sep(13, b":") && sep(16, b":");
+        if !separated
             || !(1..=12).contains(&month)
             || !(1..=days_in_month(year, month)).contains(&day)
             || hour > 23

@@ -1,8 +1,13 @@
 //! R2 adapter for stored images (API.md §4, §6).
 
 use std::collections::HashMap;
+use std::future::Future;
 
+use worker::js_sys::BigInt;
+use worker::worker_sys::FixedLengthStream;
 use worker::{Bucket, Data, HttpMetadata, Object, ResponseBody};
+
+use crate::streams::PieceWriter;
 
 pub struct ImageBucket(pub Bucket);
 
@@ -18,6 +23,19 @@ impl ImageBucket {
             .await
             .map(|_| ())
             .map_err(|e| format!("R2 put {key} failed: {e}"))
+    }
+
+    /// A put of exactly `length` bytes written through the returned writer as they arrive.
+    /// Aborting the writer, or closing it short of `length`, fails the put: nothing commits.
+    pub fn put_stream<'a>(
+        &'a self,
+        key: &'a str,
+        content_type: &'a str,
+        length: u64,
+    ) -> Result<(PieceWriter, impl Future<Output = Result<(), String>> + 'a), String> {
+        let stream = FixedLengthStream::new_big_int(BigInt::from(length)).map_err(|e| format!("FixedLengthStream({length}): {e:?}"))?;
+        let writer = PieceWriter::new(&stream.writable())?;
+        Ok((writer, self.put(key, content_type, stream.readable(), HashMap::new())))
     }
 
     /// Copies `from` to `to` with new metadata. The bytes go from R2 to R2 as a runtime

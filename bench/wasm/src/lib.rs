@@ -1,12 +1,10 @@
 //! Exports for bench/wasm.mjs: the host copies an image into `buffer(len)`, then times
-//! `copy`, `validate`, `ingest` and `sha256` over it, each pushing 64 KiB chunks as the worker
+//! `copy`, `validate` and `sha256` over it, each pushing 64 KiB chunks as the worker
 //! does. Each returns a value that depends on the work so none of it can be optimised away.
 
 use std::cell::RefCell;
 
-use list_items_upload_image::config::Limits;
 use list_items_upload_image::image::ImageValidator;
-use list_items_upload_image::ingest::Ingest;
 use sha2::{Digest, Sha256};
 
 const CHUNK: usize = 64 * 1024;
@@ -50,18 +48,6 @@ pub extern "C" fn validate() -> u32 {
         let mut validator = ImageValidator::new();
         let pushed = input.chunks(CHUNK).all(|chunk| validator.push(chunk).is_ok());
         u32::from(pushed && validator.finish().is_ok())
-    })
-}
-
-/// Validator + size cap + sha256; the first digest byte + 1 when accepted, 0 otherwise.
-#[no_mangle]
-pub extern "C" fn ingest() -> u32 {
-    with_input(|input| {
-        let mut ingest = Ingest::new(Limits::default());
-        if !input.chunks(CHUNK).all(|chunk| ingest.push(chunk).is_ok()) {
-            return 0;
-        }
-        ingest.finish().map_or(0, |image| u32::from(image.sha256_hex.as_bytes()[0]) + 1)
     })
 }
 

@@ -1,0 +1,130 @@
+//! Runtime stream glue that `worker` does not wrap: a BYOB reader that fills large pieces
+//! (workerd's `readAtLeast`), a writer of JS byte arrays, and `crypto.DigestStream`.
+//!
+//! Bytes stay in JS arrays on their way from the origin to R2; wasm gets one copy of each
+//! piece to validate. Few, large pieces keep the per-piece promise and handle traffic small.
+
+use js_sys::{Object, Promise, Reflect, Uint8Array};
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{JsCast, JsValue};
+use worker::wasm_bindgen_futures::JsFuture;
+use worker::web_sys::{ReadableStream, WritableStream, WritableStreamDefaultWriter};
+
+#[wasm_bindgen]
+extern "C" {
+    type ByobStream;
+    #[wasm_bindgen(method, catch, js_name = getReader)]
+    fn get_reader(this: &ByobStream, options: &Object) -> Result<ByobReader, JsValue>;
+
+    type ByobReader;
+    #[wasm_bindgen(method, js_name = readAtLeast)]
+    fn read_at_least(this: &ByobReader, min_bytes: u32, view: &Uint8Array) -> Promise;
+    #[wasm_bindgen(method)]
+    fn cancel(this: &ByobReader) -> Promise;
+
+    #[wasm_bindgen(js_namespace = crypto, js_name = DigestStream)]
+    type DigestStream;
+    #[wasm_bindgen(constructor, catch, js_namespace = crypto, js_class = "DigestStream")]
+    fn new(algorithm: &str) -> Result<DigestStream, JsValue>;
+    #[wasm_bindgen(method, getter)]
+    fn digest(this: &DigestStream) -> Promise;
+}
+
+/// Reads a byte stream in pieces of `piece` bytes (the last one shorter).
+pub struct PieceReader {
+    reader: ByobReader,
+    piece: u32,
+}
+
+impl PieceReader {
+    pub fn new(stream: &ReadableStream, piece: u32) -> Result<Self, String> {
+        let options = Object::new();
+        Reflect::set(&options, &"mode".into(), &"byob".into()).map_err(describe)?;
+        let reader = stream.unchecked_ref::<ByobStream>().get_reader(&options).map_err(describe)?;
+        Ok(PieceReader { reader, piece })
+    }
+
+    /// The next non-empty piece, or `None` at the end of the stream.
+    pub async fn next(&mut self) -> Result<Option<Uint8Array>, String> {
+        loop {
+            let view = Uint8Array::new_with_length(self.piece);
+            let result = JsFuture::from(self.reader.read_at_least(self.piece, &view)).await.map_err(describe)?;
+            let value = Reflect::get(&result, &"value".into()).map_err(describe)?;
+            let done = Reflect::get(&result, &"done".into()).map_err(describe)?.is_truthy();
+            match value.dyn_into::<Uint8Array>() {
+                Ok(piece) if piece.length() > 0 => return Ok(Some(piece)),
+                _ if done => return Ok(None),
+                _ => continue,
+            }
+        }
+    }
+
+    /// Stops the origin download (the result is irrelevant: the transfer has already failed).
+    pub fn cancel(&self) {
+        let _ = self.reader.cancel();
+    }
+}
+
+/// Writes JS byte arrays to a `WritableStream`; each write waits for the previous one, so
+/// at most one piece per stream is in flight (constant memory).
+pub struct PieceWriter {
+    writer: WritableStreamDefaultWriter,
+    in_flight: Option<JsFuture>,
+}
+
+impl PieceWriter {
+    pub fn new(stream: &WritableStream) -> Result<Self, String> {
+        Ok(PieceWriter { writer: stream.get_writer().map_err(describe)?, in_flight: None })
+    }
+
+    pub async fn write(&mut self, piece: &Uint8Array) -> Result<(), String> {
+        self.settle().await?;
+        self.in_flight = Some(JsFuture::from(self.writer.write_with_chunk(piece)));
+        Ok(())
+    }
+
+    async fn settle(&mut self) -> Result<(), String> {
+        match self.in_flight.take() {
+            Some(write) => write.await.map(|_| ()).map_err(describe),
+            None => Ok(()),
+        }
+    }
+
+    pub async fn close(&mut self) -> Result<(), String> {
+        self.settle().await?;
+        JsFuture::from(self.writer.close()).await.map(|_| ()).map_err(describe)
+    }
+
+    /// Errors the stream, so whatever reads it (an R2 put) fails instead of committing.
+    pub async fn abort(&mut self, reason: &str) {
+        let _ = JsFuture::from(self.writer.abort_with_reason(&JsValue::from_str(reason))).await;
+    }
+}
+
+/// SHA-256 computed by the runtime as pieces are written.
+pub struct Sha256Stream {
+    stream: DigestStream,
+    writer: PieceWriter,
+}
+
+impl Sha256Stream {
+    pub fn new() -> Result<Self, String> {
+        let stream = DigestStream::new("SHA-256").map_err(describe)?;
+        let writer = PieceWriter::new(stream.unchecked_ref::<WritableStream>())?;
+        Ok(Sha256Stream { stream, writer })
+    }
+
+    pub async fn write(&mut self, piece: &Uint8Array) -> Result<(), String> {
+        self.writer.write(piece).await
+    }
+
+    pub async fn finish(&mut self) -> Result<String, String> {
+        self.writer.close().await?;
+        let digest = JsFuture::from(self.stream.digest()).await.map_err(describe)?;
+        Ok(hex::encode(Uint8Array::new(&digest).to_vec()))
+    }
+}
+
+fn describe(error: JsValue) -> String {
+    error.as_string().or_else(|| error.dyn_ref::<js_sys::Error>().map(|e| e.to_string().into())).unwrap_or_else(|| format!("{error:?}"))
+}
