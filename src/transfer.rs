@@ -1,11 +1,13 @@
 //! Origin → validation → R2, under one deadline (`FETCH_TIMEOUT_MS`).
 //!
-//! With a `Content-Length` above `STREAM_THRESHOLD`, bytes flow through `Ingest` straight into
-//! a `FixedLengthStream` put under a staging key: memory stays constant, and a chunk that fails
-//! validation, the final chunk of an invalid image, or a body longer/shorter than announced
-//! errors the stream before its last byte, so R2 never commits it. Once the whole image is
-//! proven, R2 copies the staged object to its final key natively (no bytes through wasm) with
-//! the full metadata, sha256 included, which is only known after the last byte.
+//! The origin body is read in large pieces that stay JS arrays: each is copied once into wasm
+//! for `Ingest`, hashed by the runtime, and (when streaming) written as is to R2.
+//! With a `Content-Length` above `STREAM_THRESHOLD`, pieces go straight into a
+//! `FixedLengthStream` put under a staging key: memory stays constant, and an invalid piece, an
+//! image that is not whole at its last byte, or a body longer/shorter than announced aborts the
+//! stream before its last byte, so R2 never commits it. Once the whole image is proven, R2
+//! copies the staged object to its final key natively (no bytes through wasm) with the full
+//! metadata, sha256 included, which is only known after the last byte.
 //! Smaller or unannounced bodies are buffered (at most `MAX_IMAGE_BYTES`) and put once.
 //! Every key written is deleted on failure, and the staging key always, so no object outlives
 //! a failed transfer.
