@@ -44,10 +44,13 @@ impl PieceReader {
         Ok(PieceReader { reader, piece })
     }
 
-    /// The next non-empty piece, or `None` at the end of the stream.
-    pub async fn next(&mut self) -> Result<Option<Uint8Array>, String> {
+    /// The next non-empty piece, or `None` at the end of the stream. `reuse`, a piece nothing
+    /// else holds any more, is read into again instead of allocating (and later collecting)
+    /// a new buffer.
+    pub async fn next(&mut self, reuse: Option<Uint8Array>) -> Result<Option<Uint8Array>, String> {
+        let mut reuse = reuse.map(|piece| Uint8Array::new(&piece.buffer()));
         loop {
-            let view = Uint8Array::new_with_length(self.piece);
+            let view = reuse.take().unwrap_or_else(|| Uint8Array::new_with_length(self.piece));
             let result = JsFuture::from(self.reader.read_at_least(self.piece, &view)).await.map_err(describe)?;
             let value = Reflect::get(&result, &"value".into()).map_err(describe)?;
             let done = Reflect::get(&result, &"done".into()).map_err(describe)?.is_truthy();
@@ -114,8 +117,10 @@ impl Sha256Stream {
         Ok(Sha256Stream { stream, writer })
     }
 
+    /// Returns once the piece is hashed, so the caller may reuse it.
     pub async fn write(&mut self, piece: &Uint8Array) -> Result<(), String> {
-        self.writer.write(piece).await
+        self.writer.write(piece).await?;
+        self.writer.settle().await
     }
 
     pub async fn finish(&mut self) -> Result<String, String> {

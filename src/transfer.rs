@@ -142,7 +142,7 @@ async fn store(
     let mut bytes = Vec::new();
     let mut held = Vec::new();
     while incoming.ingest.info().is_none() {
-        let Some(piece) = incoming.next(&mut bytes).await? else { break };
+        let Some(piece) = incoming.next(&mut bytes, None).await? else { break };
         held.push(piece);
     }
 
@@ -169,7 +169,10 @@ async fn store(
             Ok(StoredObject { key, image, streamed: true, r2_ms: now_ms() - started })
         }
         _ => {
-            while incoming.next(&mut bytes).await?.is_some() {}
+            let mut spare = None;
+            while let Some(piece) = incoming.next(&mut bytes, spare.take()).await? {
+                spare = Some(piece);
+            }
             if announced.is_some_and(|length| length != incoming.ingest.received()) {
                 return Err(UrlFailure::Unreachable.into());
             }
@@ -195,9 +198,10 @@ struct Incoming {
 }
 
 impl Incoming {
-    /// The next piece, also appended to `copy` (what the validator reads).
-    async fn next(&mut self, copy: &mut Vec<u8>) -> Result<Option<Uint8Array>, TransferError> {
-        let Some(piece) = self.reader.next().await.map_err(|_| UrlFailure::Unreachable)? else { return Ok(None) };
+    /// The next piece, also appended to `copy` (what the validator reads); read into `reuse`
+    /// if given (a piece no writer holds any more).
+    async fn next(&mut self, copy: &mut Vec<u8>, reuse: Option<Uint8Array>) -> Result<Option<Uint8Array>, TransferError> {
+        let Some(piece) = self.reader.next(reuse).await.map_err(|_| UrlFailure::Unreachable)? else { return Ok(None) };
         let start = copy.len();
         copy.resize(start + piece.length() as usize, 0);
         piece.copy_to(&mut copy[start..]);
@@ -218,13 +222,15 @@ async fn pump(incoming: &mut Incoming, held: Vec<Uint8Array>, length: u64, mut s
     let mut held = held.into_iter();
     let mut scratch = Vec::with_capacity(PIECE as usize);
     let mut sent = 0u64;
+    // The piece last handed to the sink, and one it has finished with (read into again).
+    let (mut in_sink, mut spare) = (None, None);
     let pumped: Result<ProvenImage, TransferError> = async {
         loop {
             let piece = match held.next() {
                 Some(piece) => piece,
                 None => {
                     scratch.clear();
-                    incoming.next(&mut scratch).await?.ok_or(UrlFailure::Unreachable)? // shorter than announced
+                    incoming.next(&mut scratch, spare.take()).await?.ok_or(UrlFailure::Unreachable)? // shorter than announced
                 }
             };
             sent += u64::from(piece.length());
@@ -233,7 +239,7 @@ async fn pump(incoming: &mut Incoming, held: Vec<Uint8Array>, length: u64, mut s
             }
             if sent == length {
                 scratch.clear();
-                if held.len() > 0 || incoming.next(&mut scratch).await?.is_some() {
+                if held.len() > 0 || incoming.next(&mut scratch, spare.take()).await?.is_some() {
                     return Err(UrlFailure::Unreachable.into()); // longer than announced
                 }
                 let proven = incoming.ingest.finish()?;
@@ -241,6 +247,8 @@ async fn pump(incoming: &mut Incoming, held: Vec<Uint8Array>, length: u64, mut s
                 return Ok(proven);
             }
             sink.write(&piece).await.map_err(TransferError::Store)?;
+            // That write waited for the previous one to finish: its piece is free now.
+            spare = in_sink.replace(piece);
         }
     }
     .await;
