@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const DIR = path.join(ROOT, "target", "criterion");
-const FUNCTIONS = ["copy", "validator", "sha256"];
+const FUNCTIONS = ["copy", "validator"];
 const SIZES = ["100KB", "1MB", "5MB", "20MB"];
 
 const rows = [];
