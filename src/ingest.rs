@@ -55,6 +55,15 @@ impl Ingest {
         }
     }
 
+    /// Refuses a piece of `len` bytes that would take the body past the cap, before anyone
+    /// copies it anywhere.
+    pub fn check_room(&self, len: u64) -> Result<(), UrlFailure> {
+        match self.received.checked_add(len) {
+            Some(total) if total <= self.limits.max_image_bytes => Ok(()),
+            _ => Err(UrlFailure::TooLarge),
+        }
+    }
+
     pub fn push(&mut self, chunk: &[u8]) -> Result<(), UrlFailure> {
         self.received = self.received.saturating_add(chunk.len() as u64);
         if self.received > self.limits.max_image_bytes {
@@ -131,6 +140,12 @@ mod tests {
         assert!(ingest(&png, cap(png.len() as u64)).is_ok());
         assert_eq!(Ingest::new(cap(10)).check_announced_length(Some(11)), Err(UrlFailure::TooLarge));
         assert_eq!(Ingest::new(cap(10)).check_announced_length(None), Ok(()));
+        let mut partial = Ingest::new(cap(png.len() as u64));
+        assert_eq!(partial.check_room(png.len() as u64 + 1), Err(UrlFailure::TooLarge));
+        partial.push(&png[..10]).unwrap();
+        assert_eq!(partial.check_room(png.len() as u64 - 10), Ok(()));
+        assert_eq!(partial.check_room(png.len() as u64 - 9), Err(UrlFailure::TooLarge));
+        assert_eq!(partial.check_room(u64::MAX), Err(UrlFailure::TooLarge));
         let side = Limits { max_image_side: 63, ..Limits::default() };
         assert_eq!(ingest(&png, side), Err(UrlFailure::TooManyPixels));
         let pixels = Limits { max_image_pixels: 64 * 48 - 1, ..Limits::default() };

@@ -202,6 +202,7 @@ impl Incoming {
     /// if given (a piece no writer holds any more).
     async fn next(&mut self, copy: &mut Vec<u8>, reuse: Option<Uint8Array>) -> Result<Option<Uint8Array>, TransferError> {
         let Some(piece) = self.reader.next(reuse).await.map_err(|_| UrlFailure::Unreachable)? else { return Ok(None) };
+        self.ingest.check_room(u64::from(piece.length()))?;
         let start = copy.len();
         copy.resize(start + piece.length() as usize, 0);
         piece.copy_to(&mut copy[start..]);
