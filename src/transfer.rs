@@ -3,9 +3,10 @@
 //! The origin body is read in large pieces that stay JS arrays: each is copied once into wasm
 //! for `Ingest`, hashed by the runtime, and (when streaming) written as is to R2.
 //! With a `Content-Length` above `STREAM_THRESHOLD`, pieces go straight into a
-//! `FixedLengthStream` put under a staging key: memory stays constant, and an invalid piece, an
-//! image that is not whole at its last byte, or a body longer/shorter than announced aborts the
-//! stream before its last byte, so R2 never commits it. Once the whole image is proven, R2
+//! `FixedLengthStream` put under a staging key from the first byte: memory stays constant
+//! (however late the image header comes), and an invalid piece, an image that is not whole at
+//! its last byte, or a body longer/shorter than announced aborts the stream before its last
+//! byte, so R2 never commits it. Once the whole image is proven, R2
 //! copies the staged object to its final key natively (no bytes through wasm) with the full
 //! metadata, sha256 included, which is only known after the last byte.
 //! Smaller or unannounced bodies are buffered (at most `MAX_IMAGE_BYTES`) and put once.
@@ -131,7 +132,8 @@ async fn fetch_and_store(
     result
 }
 
-/// Reads until the header tells format and dimensions, then streams or buffers the rest.
+/// Streams a body announced above `STREAM_THRESHOLD` into R2 as it arrives (from its first
+/// byte: no header, however far into the body, makes it wait in memory); buffers the rest.
 async fn store(
     incoming: &mut Incoming,
     announced: Option<u64>,
@@ -139,13 +141,6 @@ async fn store(
     images: &ImageBucket,
     written: &RefCell<Written>,
 ) -> Result<StoredObject, TransferError> {
-    let mut bytes = Vec::new();
-    let mut held = Vec::new();
-    while incoming.ingest.info().is_none() {
-        let Some(piece) = incoming.next(&mut bytes, None).await? else { break };
-        held.push(piece);
-    }
-
     let random = random_hex(16).map_err(TransferError::Store)?;
     let final_key = |info: ImageInfo| {
         let key = object_key(plan.item_id, &random, info.format);
@@ -153,22 +148,25 @@ async fn store(
         key
     };
 
-    match (announced, incoming.ingest.info()) {
-        (Some(length), Some(info)) if length > STREAM_THRESHOLD => {
+    match announced {
+        Some(length) if length > STREAM_THRESHOLD => {
             let staging = format!("{STAGING_PREFIX}{random}");
             written.borrow_mut().staging = Some(staging.clone());
-            let content_type = info.format.content_type();
-            let (sink, put) = images.put_stream(&staging, content_type, length).map_err(TransferError::Store)?;
-            let (put, proven) = join(put, pump(incoming, held, length, sink)).await;
+            let (sink, put) = images.put_stream(&staging, length).map_err(TransferError::Store)?;
+            let (put, proven) = join(put, pump(incoming, length, sink)).await;
             let proven = proven?;
             put.map_err(TransferError::Store)?;
             let image = incoming.accept(proven).await?;
             let key = final_key(image.info);
             let started = now_ms();
-            images.copy(&staging, &key, content_type, object_metadata(plan, &image)).await.map_err(TransferError::Store)?;
+            images
+                .copy(&staging, &key, image.info.format.content_type(), object_metadata(plan, &image))
+                .await
+                .map_err(TransferError::Store)?;
             Ok(StoredObject { key, image, streamed: true, r2_ms: now_ms() - started })
         }
         _ => {
+            let mut bytes = Vec::new();
             let mut spare = None;
             while let Some(piece) = incoming.next(&mut bytes, spare.take()).await? {
                 spare = Some(piece);
@@ -216,31 +214,25 @@ impl Incoming {
     }
 }
 
-/// Feeds `sink` (an R2 put of exactly `length` bytes) the held pieces, then the rest of the
-/// body. The last piece is written only once the whole image is proven and the body has
-/// ended; on any failure the sink is aborted, so the put never commits.
-async fn pump(incoming: &mut Incoming, held: Vec<Uint8Array>, length: u64, mut sink: PieceWriter) -> Result<ProvenImage, TransferError> {
-    let mut held = held.into_iter();
+/// Feeds `sink` (an R2 put of exactly `length` bytes) the body. The last piece is written
+/// only once the body has ended and the whole image is proven; on any failure the sink is
+/// aborted, so the put never commits.
+async fn pump(incoming: &mut Incoming, length: u64, mut sink: PieceWriter) -> Result<ProvenImage, TransferError> {
     let mut scratch = Vec::with_capacity(PIECE as usize);
     let mut sent = 0u64;
     // The piece last handed to the sink, and one it has finished with (read into again).
     let (mut in_sink, mut spare) = (None, None);
     let pumped: Result<ProvenImage, TransferError> = async {
         loop {
-            let piece = match held.next() {
-                Some(piece) => piece,
-                None => {
-                    scratch.clear();
-                    incoming.next(&mut scratch, spare.take()).await?.ok_or(UrlFailure::Unreachable)? // shorter than announced
-                }
-            };
+            scratch.clear();
+            let piece = incoming.next(&mut scratch, spare.take()).await?.ok_or(UrlFailure::Unreachable)?; // shorter than announced
             sent += u64::from(piece.length());
             if sent > length {
                 return Err(UrlFailure::Unreachable.into());
             }
             if sent == length {
                 scratch.clear();
-                if held.len() > 0 || incoming.next(&mut scratch, spare.take()).await?.is_some() {
+                if incoming.next(&mut scratch, spare.take()).await?.is_some() {
                     return Err(UrlFailure::Unreachable.into()); // longer than announced
                 }
                 let proven = incoming.ingest.finish()?;

@@ -25,17 +25,13 @@ impl ImageBucket {
             .map_err(|e| format!("R2 put {key} failed: {e}"))
     }
 
-    /// A put of exactly `length` bytes written through the returned writer as they arrive.
-    /// Aborting the writer, or closing it short of `length`, fails the put: nothing commits.
-    pub fn put_stream<'a>(
-        &'a self,
-        key: &'a str,
-        content_type: &'a str,
-        length: u64,
-    ) -> Result<(PieceWriter, impl Future<Output = Result<(), String>> + 'a), String> {
+    /// A put of exactly `length` bytes of not yet known type, written through the returned
+    /// writer as they arrive. Aborting the writer, or closing it short of `length`, fails the
+    /// put: nothing commits.
+    pub fn put_stream<'a>(&'a self, key: &'a str, length: u64) -> Result<(PieceWriter, impl Future<Output = Result<(), String>> + 'a), String> {
         let stream = FixedLengthStream::new_big_int(BigInt::from(length)).map_err(|e| format!("FixedLengthStream({length}): {e:?}"))?;
         let writer = PieceWriter::new(&stream.writable())?;
-        Ok((writer, self.put(key, content_type, stream.readable(), HashMap::new())))
+        Ok((writer, self.put(key, "application/octet-stream", stream.readable(), HashMap::new())))
     }
 
     /// Copies `from` to `to` with new metadata. The bytes go from R2 to R2 as a runtime

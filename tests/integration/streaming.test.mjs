@@ -14,6 +14,13 @@ function bigPng(size) {
   return buildPng([ihdr, { type: "zzZz", data: randomBytes(size) }, ...rest]);
 }
 
+/** sample.jpg with `count` maximal comment segments (64 KiB each) before its frame header. */
+function jpegWithLateHeader(count) {
+  const jpg = fixture("sample.jpg");
+  const comment = Buffer.concat([Buffer.from([0xff, 0xfe, 0xff, 0xff]), randomBytes(0xffff - 2)]);
+  return Buffer.concat([jpg.subarray(0, 2), ...Array(count).fill(comment), jpg.subarray(2)]);
+}
+
 /** Flip one byte `fromEnd` bytes before the end (inside the last chunks, caught by a CRC). */
 function flipNearEnd(buf, fromEnd) {
   const copy = Buffer.from(buf);
@@ -88,6 +95,27 @@ describe("streaming uploads", () => {
         res.write(BIG.subarray(0, BIG.length >> 1), () => setTimeout(() => req.socket.destroy(), 20));
       },
       reason: ["unreachable", "corrupt"],
+    });
+  });
+
+  test("JPEG whose frame header comes after 1.5 MiB of comments streams from its first byte", async () => {
+    // Nothing waits in memory for the header: the bytes go to R2 as they come, the type and
+    // dimensions are known only near the end, and the object still gets them.
+    const late = jpegWithLateHeader(24);
+    const url = "https://img.example.com/st/late-header.jpg";
+    const jpeg = { contentType: "image/jpeg", ext: "jpg" };
+    await expectStoredFrom(ctx, { url, handler: serve(late, { chunks: 40 }), source: late, sourceUrl: url, ...jpeg });
+  });
+
+  test("the same JPEG claiming 65535x65535 pixels is refused after 1.5 MiB: no object", async () => {
+    const late = jpegWithLateHeader(24);
+    const sof = late.indexOf(Buffer.from([0xff, 0xc0]), 2 + 24 * (0xffff + 2));
+    late.writeUInt16BE(0xffff, sof + 5); // height
+    late.writeUInt16BE(0xffff, sof + 7); // width
+    await expectInvalidUrl(ctx, {
+      url: "https://img.example.com/st/late-huge.jpg",
+      handler: serve(late, { chunks: 40 }),
+      reason: "too-many-pixels",
     });
   });
 
