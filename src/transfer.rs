@@ -232,8 +232,8 @@ async fn pump(incoming: &mut Incoming, length: u64, mut sink: PieceWriter) -> Re
             }
             if sent == length {
                 scratch.clear();
-                if incoming.next(&mut scratch, spare.take()).await?.is_some() {
-                    return Err(UrlFailure::Unreachable.into()); // longer than announced
+                if !matches!(incoming.next(&mut scratch, spare.take()).await, Ok(None)) {
+                    return Err(UrlFailure::Unreachable.into()); // longer than announced, whatever its bytes
                 }
                 let proven = incoming.ingest.finish()?;
                 sink.write(&piece).await.map_err(TransferError::Store)?;
