@@ -65,10 +65,8 @@ impl Ingest {
     }
 
     pub fn push(&mut self, chunk: &[u8]) -> Result<(), UrlFailure> {
-        self.received = self.received.saturating_add(chunk.len() as u64);
-        if self.received > self.limits.max_image_bytes {
-            return Err(UrlFailure::TooLarge);
-        }
+        self.check_room(chunk.len() as u64)?;
+        self.received += chunk.len() as u64;
         self.validator.push(chunk).map_err(rejection)?;
         if !self.dimensions_checked {
             if let Some(info) = self.validator.info() {

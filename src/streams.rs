@@ -130,6 +130,7 @@ impl Sha256Stream {
     }
 }
 
-fn describe(error: JsValue) -> String {
+/// A thrown JS value as text for the log.
+pub fn describe(error: JsValue) -> String {
     error.as_string().or_else(|| error.dyn_ref::<js_sys::Error>().map(|e| e.to_string().into())).unwrap_or_else(|| format!("{error:?}"))
 }

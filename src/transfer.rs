@@ -219,18 +219,17 @@ impl Incoming {
 /// aborted, so the put never commits.
 async fn pump(incoming: &mut Incoming, length: u64, mut sink: PieceWriter) -> Result<ProvenImage, TransferError> {
     let mut scratch = Vec::with_capacity(PIECE as usize);
-    let mut sent = 0u64;
     // The piece last handed to the sink, and one it has finished with (read into again).
     let (mut in_sink, mut spare) = (None, None);
     let pumped: Result<ProvenImage, TransferError> = async {
         loop {
             scratch.clear();
             let piece = incoming.next(&mut scratch, spare.take()).await?.ok_or(UrlFailure::Unreachable)?; // shorter than announced
-            sent += u64::from(piece.length());
-            if sent > length {
+            let received = incoming.ingest.received();
+            if received > length {
                 return Err(UrlFailure::Unreachable.into());
             }
-            if sent == length {
+            if received == length {
                 scratch.clear();
                 if !matches!(incoming.next(&mut scratch, spare.take()).await, Ok(None)) {
                     return Err(UrlFailure::Unreachable.into()); // longer than announced, whatever its bytes

@@ -7,7 +7,7 @@ use worker::js_sys::BigInt;
 use worker::worker_sys::FixedLengthStream;
 use worker::{Bucket, Data, HttpMetadata, Object, ResponseBody};
 
-use crate::streams::PieceWriter;
+use crate::streams::{describe, PieceWriter};
 
 pub struct ImageBucket(pub Bucket);
 
@@ -29,7 +29,7 @@ impl ImageBucket {
     /// writer as they arrive. Aborting the writer, or closing it short of `length`, fails the
     /// put: nothing commits.
     pub fn put_stream<'a>(&'a self, key: &'a str, length: u64) -> Result<(PieceWriter, impl Future<Output = Result<(), String>> + 'a), String> {
-        let stream = FixedLengthStream::new_big_int(BigInt::from(length)).map_err(|e| format!("FixedLengthStream({length}): {e:?}"))?;
+        let stream = FixedLengthStream::new_big_int(BigInt::from(length)).map_err(|e| format!("FixedLengthStream({length}): {}", describe(e)))?;
         let writer = PieceWriter::new(&stream.writable())?;
         Ok((writer, self.put(key, "application/octet-stream", stream.readable(), HashMap::new())))
     }
