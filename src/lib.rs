@@ -7,6 +7,7 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod commit;
 pub mod cors;
 pub mod edge;
 pub mod fetch;
