@@ -49,6 +49,22 @@ pub trait ItemStore {
 /// What the client is told.
 pub type Answer = Result<Row, Failure>;
 
+/// Where the answer goes: the first one sent is the client's, later ones are dropped (the
+/// work they end goes on in the background).
+pub struct Reply(RefCell<Option<oneshot::Sender<Answer>>>);
+
+impl Reply {
+    pub fn new(sender: oneshot::Sender<Answer>) -> Self {
+        Reply(RefCell::new(Some(sender)))
+    }
+
+    pub fn send(&self, answer: Answer) {
+        if let Some(sender) = self.0.borrow_mut().take() {
+            let _ = sender.send(answer);
+        }
+    }
+}
+
 /// How the protocol ended, for tests and the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Settled {
@@ -76,12 +92,12 @@ fn not_found() -> Failure {
     Failure::InvalidParam { param: "id", reason: "not-found" }
 }
 
-fn storage_timeout() -> Failure {
+pub fn storage_timeout() -> Failure {
     Failure::Crash("storage did not finish within STORE_TIMEOUT_MS".into())
 }
 
-/// Closes the write and points item `id` (last read as `item`) at it. The answer is sent on
-/// `answer` as soon as it is known (at the latest at `deadline`); the returned future ends
+/// Closes the write and points item `id` (last read as `item`) at it. The answer is sent to
+/// `reply` as soon as it is known (at the latest at `deadline`); the returned future ends
 /// when nothing is in flight any more.
 pub async fn commit<W: ObjectWrite, O: ObjectStore, I: ItemStore>(
     target: Target<'_, O, I>,
@@ -90,22 +106,16 @@ pub async fn commit<W: ObjectWrite, O: ObjectStore, I: ItemStore>(
     item: Row,
     fields: &ImageFields,
     deadline: impl Future<Output = ()>,
-    answer: oneshot::Sender<Answer>,
+    reply: &Reply,
 ) -> Settled {
-    let answer = RefCell::new(Some(answer));
-    let reply = |result: Answer| {
-        if let Some(sender) = answer.borrow_mut().take() {
-            let _ = sender.send(result);
-        }
-    };
     let timed_out = Cell::new(false);
     let key = object.key.clone();
-    let work = pin!(run(&target, &mut object, id, item, fields, &timed_out, &reply));
+    let work = pin!(run(&target, &mut object, id, item, fields, &timed_out, reply));
     match select(work, pin!(deadline)).await {
         Either::Left((settled, _)) => settled,
         Either::Right(((), work)) => {
             timed_out.set(true);
-            reply(Err(storage_timeout()));
+            reply.send(Err(storage_timeout()));
             let settled = work.await;
             (target.log)(json!({"event": "store-timeout", "key": key, "settled": format!("{settled:?}")}));
             settled
@@ -120,12 +130,12 @@ async fn run<W: ObjectWrite, O: ObjectStore, I: ItemStore>(
     mut item: Row,
     fields: &ImageFields,
     timed_out: &Cell<bool>,
-    reply: &dyn Fn(Answer),
+    reply: &Reply,
 ) -> Settled {
     if let Err(e) = object.write.close().await {
         // A failed close may still have stored the object (an error after the commit point):
         // the write has settled, so deleting the key is safe now.
-        reply(Err(Failure::Crash(format!("closing the R2 write failed: {e}"))));
+        reply.send(Err(Failure::Crash(format!("closing the R2 write failed: {e}"))));
         return discard(target, &object.key).await;
     }
     if timed_out.get() {
@@ -144,14 +154,14 @@ async fn run<W: ObjectWrite, O: ObjectStore, I: ItemStore>(
             committed(target, current, image_key(&item), &object.key, reply).await
         }
         Ok(_) => {
-            reply(Err(failure));
+            reply.send(Err(failure));
             discard(target, &object.key).await
         }
         Err(e) => {
             // Unknown: deleting could leave a record pointing at nothing; an unreferenced
             // object is found and deleted by the scheduled sweep.
             (target.log)(json!({"event": "new-object-kept-unverified", "key": object.key, "error": e}));
-            reply(Err(failure));
+            reply.send(Err(failure));
             Settled::Unknown
         }
     }
@@ -162,15 +172,16 @@ async fn committed<O: ObjectStore, I: ItemStore>(
     updated: Row,
     replaced: Option<&str>,
     new_key: &str,
-    reply: &dyn Fn(Answer),
+    reply: &Reply,
 ) -> Settled {
-    reply(Ok(updated));
     if let Some(old) = replaced.filter(|old| *old != new_key) {
         if let Err(e) = target.objects.delete(old).await {
             // The record is already right; the sweep deletes the leftover.
             (target.log)(json!({"event": "old-image-delete-failed", "key": old, "error": e}));
         }
     }
+    // After the delete: a client that reads the item's objects once answered sees one.
+    reply.send(Ok(updated));
     Settled::Committed
 }
 

@@ -4,7 +4,7 @@
 
 use crate::api::failure::UrlFailure;
 use crate::config::Limits;
-use crate::image::{ImageInfo, ImageValidator, Rejection};
+use crate::image::{ImageFormat, ImageInfo, ImageValidator, Rejection};
 
 /// Every byte seen and proven to be one whole image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,9 +81,9 @@ impl Ingest {
         self.received
     }
 
-    /// Known as soon as the header has been seen: what the object's key and type will be.
-    pub fn info(&self) -> Option<ImageInfo> {
-        self.validator.info()
+    /// Known from the signature bytes: what the object's key and type will be.
+    pub fn format(&self) -> Option<ImageFormat> {
+        self.validator.format()
     }
 
     fn check_dimensions(&self, info: ImageInfo) -> Result<(), UrlFailure> {
@@ -107,7 +107,6 @@ impl Ingest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::image::ImageFormat;
 
     fn fixture(name: &str) -> Vec<u8> {
         std::fs::read(format!("{}/tests/fixtures/images/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()

@@ -48,16 +48,30 @@ impl PieceReader {
     /// else holds any more, is read into again instead of allocating (and later collecting)
     /// a new buffer.
     pub async fn next(&mut self, reuse: Option<Uint8Array>) -> Result<Option<Uint8Array>, String> {
-        let mut reuse = reuse.map(|piece| Uint8Array::new(&piece.buffer()));
+        let view = match reuse {
+            Some(piece) => Uint8Array::new(&piece.buffer()),
+            None => Uint8Array::new_with_length(self.piece),
+        };
+        self.next_into(view).await
+    }
+
+    /// Reads into `view` (filling it unless the stream ends first): pieces land where the
+    /// caller wants them, e.g. at the end of a part being assembled. The view's buffer is
+    /// transferred: the returned piece is the way to its bytes afterwards.
+    pub async fn next_into(&mut self, view: Uint8Array) -> Result<Option<Uint8Array>, String> {
+        let mut view = Some(view);
         loop {
-            let view = reuse.take().unwrap_or_else(|| Uint8Array::new_with_length(self.piece));
-            let result = JsFuture::from(self.reader.read_at_least(self.piece, &view)).await.map_err(describe)?;
+            let target = view.take().ok_or("a read returned no buffer to read into again")?;
+            let wanted = target.length();
+            let result = JsFuture::from(self.reader.read_at_least(wanted, &target)).await.map_err(describe)?;
             let value = Reflect::get(&result, &"value".into()).map_err(describe)?;
             let done = Reflect::get(&result, &"done".into()).map_err(describe)?.is_truthy();
             match value.dyn_into::<Uint8Array>() {
                 Ok(piece) if piece.length() > 0 => return Ok(Some(piece)),
                 _ if done => return Ok(None),
-                _ => continue,
+                // An empty read hands the (transferred) buffer back: read into it again.
+                Ok(empty) => view = Some(Uint8Array::new_with_byte_offset_and_length(&empty.buffer(), empty.byte_offset(), wanted)),
+                Err(_) => return Err("a read returned no bytes".into()),
             }
         }
     }

@@ -1,266 +1,258 @@
-//! Origin → validation → R2, under one deadline (`FETCH_TIMEOUT_MS`).
+//! An image body (the origin's, or the client's own for a direct upload) → validation → the
+//! one R2 write of its object, as it arrives.
 //!
-//! The origin body is read in large pieces that stay JS arrays: each is copied once into wasm
-//! for `Ingest`, hashed by the runtime, and (when streaming) written as is to R2.
-//! With a `Content-Length` above `STREAM_THRESHOLD`, pieces go straight into a
-//! `FixedLengthStream` put under a staging key from the first byte: memory stays constant
-//! (however late the image header comes), and an invalid piece, an image that is not whole at
-//! its last byte, or a body longer/shorter than announced aborts the stream before its last
-//! byte, so R2 never commits it. Once the whole image is proven, R2
-//! copies the staged object to its final key natively (no bytes through wasm) with the full
-//! metadata, sha256 included, which is only known after the last byte.
-//! Smaller or unannounced bodies are buffered (at most `MAX_IMAGE_BYTES`) and put once.
-//! Every key written is deleted on failure, and the staging key always, so no object outlives
-//! a failed transfer.
+//! The body is read in large pieces that stay JS arrays: each is copied once into wasm for
+//! `Ingest`, hashed by the runtime, and written as is to R2. The write opens at the object's
+//! final key as soon as the signature bytes have told its format (API.md §4):
+//! - with a `Content-Length`, a put of exactly that many bytes, fed piece by piece;
+//! - without one, parts of `PART` bytes assembled in a JS buffer (outside wasm memory) and
+//!   uploaded as a multipart upload once a byte past the first part shows one part is not
+//!   enough; a body that fits in one part is one put.
+//!
+//! Either way memory per upload is bounded whatever the body's size, and the last piece is
+//! handed to the write only when the whole image is proven, so an invalid, short or overlong
+//! body never becomes an object: the write is aborted instead.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
-use std::time::Duration;
+use std::cell::Cell;
 
-use futures_util::future::{join, select, Either};
-use url::Url;
-use worker::js_sys::Uint8Array;
-use worker::{AbortController, AbortSignal, Delay, ResponseBody};
+use js_sys::Uint8Array;
 
 use crate::api::failure::UrlFailure;
 use crate::config::Limits;
-use crate::edge::{now_ms, random_hex};
-use crate::fetch::remote::{announced_length, open};
-use crate::image::ImageInfo;
+use crate::image::ImageFormat;
 use crate::ingest::{AcceptedImage, Ingest, ProvenImage};
-use crate::list_item::object_key;
-use crate::store::images::ImageBucket;
-use crate::streams::{PieceReader, PieceWriter, Sha256Stream};
+use crate::store::images::{ImageBucket, ImageWrite, ObjectSpec};
+use crate::streams::{PieceReader, Sha256Stream};
 
-/// Bodies announced above this size are streamed into R2 instead of buffered.
-pub const STREAM_THRESHOLD: u64 = 1024 * 1024;
+/// The body is read in pieces of this size (the last one shorter): every piece costs a few
+/// promises and a crossing into wasm, which cost more than the bytes do.
+pub const PIECE: u32 = 256 * 1024;
 
-/// The origin body is read in pieces of this size (the last one shorter): every piece costs
-/// a few promises and a crossing into wasm, which cost more than the bytes do.
-const PIECE: u32 = 256 * 1024;
-
-/// After the deadline aborts the origin request, how long the transfer may take to wind down
-/// (a put already past its last byte finishes) before its keys are deleted.
-const ABORT_GRACE: Duration = Duration::from_millis(3000);
-
-/// Streamed objects wait here until proven valid; `is_image_key` never serves this prefix.
-const STAGING_PREFIX: &str = "incoming/";
+/// Multipart part size: R2's minimum for every part but the last (all but the last must be
+/// the same size), a whole number of pieces.
+const PART: u32 = 5 * 1024 * 1024;
 
 pub enum TransferError {
-    /// The URL did not yield a valid image (`invalid-url`).
-    Url(UrlFailure),
+    /// The bytes are not a storable image (or did not all arrive).
+    Rejected(UrlFailure),
     /// Storage failed (`application-crash`); the detail is for the log.
     Store(String),
 }
 
 impl From<UrlFailure> for TransferError {
     fn from(failure: UrlFailure) -> Self {
-        TransferError::Url(failure)
+        TransferError::Rejected(failure)
     }
 }
 
-/// Where the object goes and what it is tagged with (width, height, sha256 are added here).
-pub struct ObjectPlan {
-    pub item_id: i64,
-    pub metadata: HashMap<String, String>,
+/// A body to receive, and what its sender announced of its length.
+pub struct Body {
+    pub reader: PieceReader,
+    pub announced: Option<u64>,
 }
 
-pub struct StoredObject {
+/// Every byte arrived and proven, and written to `write` but for the last piece it holds.
+pub struct Received {
+    pub write: ImageWrite,
     pub key: String,
     pub image: AcceptedImage,
-    pub streamed: bool,
-    /// The final R2 write: the put of a buffered image, the copy of a staged one.
-    pub r2_ms: f64,
 }
 
-/// The keys a transfer may have written, so it can clean up after itself.
+/// Where the pipeline waits: a deadline that passes while storage, not the body, is slow is
+/// a storage failure.
 #[derive(Default)]
-struct Written {
-    staging: Option<String>,
-    final_key: Option<String>,
+pub struct Waiting {
+    on_storage: Cell<bool>,
 }
 
-pub async fn transfer(url: &Url, limits: &Limits, plan: &ObjectPlan, images: &ImageBucket) -> Result<StoredObject, TransferError> {
-    let controller = AbortController::default();
-    let signal = controller.signal();
-    let written = RefCell::new(Written::default());
-    let work = Box::pin(fetch_and_store(url, limits, plan, images, &signal, &written));
-    let deadline = Delay::from(Duration::from_millis(limits.fetch_timeout_ms));
-    let outcome = match select(work, deadline).await {
-        Either::Left((result, _)) => result,
-        Either::Right(((), work)) => {
-            // Cancel the origin request: its body errors, so a put still reading it cannot
-            // commit. A put already past its last byte is let finish, so the cleanup below
-            // deletes what it wrote instead of racing it.
-            controller.abort();
-            let _ = select(work, Delay::from(ABORT_GRACE)).await;
-            Err(TransferError::Url(UrlFailure::Timeout))
-        }
-    };
-    let written = written.into_inner();
-    let doomed = written.staging.into_iter().chain(written.final_key.filter(|_| outcome.is_err()));
-    for key in doomed {
-        if let Err(e) = images.delete(&key).await {
-            worker::console_error!("{}", serde_json::json!({"event": "failed-transfer-cleanup", "key": key, "error": e}));
-        }
+impl Waiting {
+    pub fn on_storage(&self) -> bool {
+        self.on_storage.get()
     }
-    outcome
 }
 
-async fn fetch_and_store(
-    url: &Url,
-    limits: &Limits,
-    plan: &ObjectPlan,
+/// Receives `body` into a write opened at `spec(format)`. On any failure the write is aborted
+/// and the body cancelled before this returns.
+pub async fn receive(
+    body: Body,
+    limits: Limits,
     images: &ImageBucket,
-    signal: &AbortSignal,
-    written: &RefCell<Written>,
-) -> Result<StoredObject, TransferError> {
-    let response = open(url, limits, signal).await?;
-    let announced = announced_length(&response);
-    let ingest = Ingest::new(*limits);
-    ingest.check_announced_length(announced)?;
-    let ResponseBody::Stream(body) = response.body() else { return Err(UrlFailure::Empty.into()) };
+    spec: impl Fn(ImageFormat) -> ObjectSpec,
+    waiting: &Waiting,
+) -> Result<Received, TransferError> {
+    let ingest = Ingest::new(limits);
+    ingest.check_announced_length(body.announced)?;
     let mut incoming = Incoming {
-        reader: PieceReader::new(body, PIECE).map_err(TransferError::Store)?,
+        reader: body.reader,
         ingest,
         digest: Sha256Stream::new().map_err(TransferError::Store)?,
+        copy: Vec::with_capacity(PIECE as usize),
     };
-    let result = store(&mut incoming, announced, plan, images, written).await;
-    if result.is_err() {
-        incoming.reader.cancel();
+    let mut write = None;
+    let mut opened = Opened { images, spec: &spec, write: &mut write, waiting };
+    let received = match body.announced {
+        Some(length) => announced(&mut incoming, length, &mut opened).await,
+        None => unannounced(&mut incoming, &mut opened).await,
+    };
+    let accepted = match received {
+        Ok((done, key, proven)) => {
+            write = Some(done);
+            incoming.accept(proven).await.map(|image| (key, image))
+        }
+        Err(e) => Err(e),
+    };
+    match (accepted, write) {
+        (Ok((key, image)), Some(write)) => Ok(Received { write, key, image }),
+        (accepted, write) => {
+            incoming.reader.cancel();
+            if let Some(mut write) = write {
+                write.abort().await;
+            }
+            Err(accepted.err().unwrap_or_else(|| TransferError::Store("no write is open".into())))
+        }
     }
-    result
 }
 
-/// Streams a body announced above `STREAM_THRESHOLD` into R2 as it arrives (from its first
-/// byte: no header, however far into the body, makes it wait in memory); buffers the rest.
-async fn store(
-    incoming: &mut Incoming,
-    announced: Option<u64>,
-    plan: &ObjectPlan,
-    images: &ImageBucket,
-    written: &RefCell<Written>,
-) -> Result<StoredObject, TransferError> {
-    let random = random_hex(16).map_err(TransferError::Store)?;
-    let final_key = |info: ImageInfo| {
-        let key = object_key(plan.item_id, &random, info.format);
-        written.borrow_mut().final_key = Some(key.clone());
-        key
-    };
+/// The write, once the format is known. Kept outside the receiving functions so a failure
+/// anywhere can abort it.
+struct Opened<'a, S> {
+    images: &'a ImageBucket,
+    spec: &'a S,
+    write: &'a mut Option<ImageWrite>,
+    waiting: &'a Waiting,
+}
 
-    match announced {
-        Some(length) if length > STREAM_THRESHOLD => {
-            let staging = format!("{STAGING_PREFIX}{random}");
-            written.borrow_mut().staging = Some(staging.clone());
-            let (sink, put) = images.put_stream(&staging, length).map_err(TransferError::Store)?;
-            let (put, proven) = join(put, pump(incoming, length, sink)).await;
-            let proven = proven?;
-            put.map_err(TransferError::Store)?;
-            let image = incoming.accept(proven).await?;
-            let key = final_key(image.info);
-            let started = now_ms();
-            images
-                .copy(&staging, &key, image.info.format.content_type(), object_metadata(plan, &image))
-                .await
-                .map_err(TransferError::Store)?;
-            Ok(StoredObject { key, image, streamed: true, r2_ms: now_ms() - started })
+impl<S: Fn(ImageFormat) -> ObjectSpec> Opened<'_, S> {
+    fn spec_for(&self, ingest: &Ingest) -> Result<ObjectSpec, UrlFailure> {
+        // A piece is read in full unless the body ends, and a valid signature fits in the
+        // first: without a format here, the body ended short of what was announced.
+        Ok((self.spec)(ingest.format().ok_or(UrlFailure::Unreachable)?))
+    }
+
+    /// Writes a piece that is not the last, noting that storage is what is being waited on.
+    async fn write(&mut self, piece: &Uint8Array) -> Result<(), TransferError> {
+        let write = self.write.as_mut().ok_or_else(|| TransferError::Store("no write is open".into()))?;
+        self.waiting.on_storage.set(true);
+        let written = write.write(piece).await;
+        self.waiting.on_storage.set(false);
+        written.map_err(TransferError::Store)
+    }
+
+    /// The open write, its key and the proof, with the last piece held back in it.
+    fn finish(&mut self, last: Uint8Array, key: String, proven: ProvenImage) -> Result<(ImageWrite, String, ProvenImage), TransferError> {
+        let mut write = self.write.take().ok_or_else(|| TransferError::Store("no write is open".into()))?;
+        write.hold_last(last);
+        Ok((write, key, proven))
+    }
+}
+
+type Proven = (ImageWrite, String, ProvenImage);
+
+/// A body of announced `length`: one put of exactly that many bytes, fed as pieces arrive.
+async fn announced<S: Fn(ImageFormat) -> ObjectSpec>(incoming: &mut Incoming, length: u64, opened: &mut Opened<'_, S>) -> Result<Proven, TransferError> {
+    let first_size = u32::try_from(length.clamp(1, u64::from(PIECE))).unwrap_or(PIECE);
+    let Some(first) = incoming.next(Uint8Array::new_with_length(first_size)).await? else {
+        return Err(incoming.ingest.finish().err().unwrap_or(UrlFailure::Unreachable).into());
+    };
+    if incoming.ingest.received() == length {
+        // The whole body in one piece: one put of it, once proven.
+        incoming.expect_end().await?;
+        let proven = incoming.ingest.finish()?;
+        let spec = (opened.spec)(proven.info.format);
+        let key = spec.key.clone();
+        return Ok((opened.images.whole(spec, first), key, proven));
+    }
+    let spec = opened.spec_for(&incoming.ingest)?;
+    let key = spec.key.clone();
+    *opened.write = Some(opened.images.streamed(&spec, length).map_err(TransferError::Store)?);
+    // The piece being handled, and the one last handed to the write.
+    let (mut piece, mut in_write) = (first, None::<Uint8Array>);
+    loop {
+        let received = incoming.ingest.received();
+        if received > length {
+            return Err(UrlFailure::Unreachable.into()); // longer than announced
         }
-        _ => {
-            let mut bytes = Vec::new();
-            let mut spare = None;
-            while let Some(piece) = incoming.next(&mut bytes, spare.take()).await? {
-                spare = Some(piece);
-            }
-            if announced.is_some_and(|length| length != incoming.ingest.received()) {
-                return Err(UrlFailure::Unreachable.into());
-            }
+        if received == length {
+            incoming.expect_end().await?;
             let proven = incoming.ingest.finish()?;
-            let image = incoming.accept(proven).await?;
-            let key = final_key(image.info);
-            let started = now_ms();
-            images
-                .put(&key, image.info.format.content_type(), bytes, object_metadata(plan, &image))
-                .await
-                .map_err(TransferError::Store)?;
-            Ok(StoredObject { key, image, streamed: false, r2_ms: now_ms() - started })
+            return opened.finish(piece, key, proven);
         }
+        opened.write(&piece).await?;
+        // That write waited for the previous one to finish: its piece is free to read into.
+        let view = match in_write.replace(piece) {
+            Some(spare) => Uint8Array::new(&spare.buffer()),
+            None => Uint8Array::new_with_length(PIECE),
+        };
+        piece = incoming.next(view).await?.ok_or(UrlFailure::Unreachable)?; // shorter than announced
     }
 }
 
-/// The origin body as it arrives: every piece is validated (one copy into wasm) and hashed
+/// A body of unknown length: assembled into parts of `PART` bytes; one put if it ends within
+/// the first part, else a multipart upload.
+async fn unannounced<S: Fn(ImageFormat) -> ObjectSpec>(incoming: &mut Incoming, opened: &mut Opened<'_, S>) -> Result<Proven, TransferError> {
+    let mut part = Uint8Array::new_with_length(PART);
+    let mut filled = 0;
+    let mut probe = Uint8Array::new_with_length(PIECE);
+    loop {
+        if filled < PART {
+            let view = Uint8Array::new_with_byte_offset_and_length(&part.buffer(), filled, PIECE.min(PART - filled));
+            let Some(piece) = incoming.next(view).await? else { break };
+            filled += piece.length();
+            part = Uint8Array::new(&piece.buffer());
+            continue;
+        }
+        // A full part: upload it only once a further byte shows it is not the last.
+        let Some(more) = incoming.next(probe).await? else { break };
+        if opened.write.is_none() {
+            let spec = opened.spec_for(&incoming.ingest)?;
+            *opened.write = Some(opened.images.multipart(&spec).await.map_err(TransferError::Store)?);
+        }
+        opened.write(&part).await?;
+        part.set(&more, 0);
+        filled = more.length();
+        probe = Uint8Array::new(&more.buffer());
+    }
+    let proven = incoming.ingest.finish()?;
+    let last = Uint8Array::new_with_byte_offset_and_length(&part.buffer(), 0, filled);
+    let spec = (opened.spec)(proven.info.format);
+    let key = spec.key.clone();
+    if opened.write.is_some() {
+        return opened.finish(last, key, proven);
+    }
+    Ok((opened.images.whole(spec, last), key, proven))
+}
+
+/// The body as it arrives: every piece is validated (one copy into wasm) and hashed
 /// (natively) before anything else sees it.
 struct Incoming {
     reader: PieceReader,
     ingest: Ingest,
     digest: Sha256Stream,
+    /// The wasm copy of the current piece, for the validator.
+    copy: Vec<u8>,
 }
 
 impl Incoming {
-    /// The next piece, also appended to `copy` (what the validator reads); read into `reuse`
-    /// if given (a piece no writer holds any more).
-    async fn next(&mut self, copy: &mut Vec<u8>, reuse: Option<Uint8Array>) -> Result<Option<Uint8Array>, TransferError> {
-        let Some(piece) = self.reader.next(reuse).await.map_err(|_| UrlFailure::Unreachable)? else { return Ok(None) };
+    /// Reads the next piece into `view` (its buffer is transferred: use the returned piece).
+    async fn next(&mut self, view: Uint8Array) -> Result<Option<Uint8Array>, TransferError> {
+        let Some(piece) = self.reader.next_into(view).await.map_err(|_| UrlFailure::Unreachable)? else { return Ok(None) };
         self.ingest.check_room(u64::from(piece.length()))?;
-        let start = copy.len();
-        copy.resize(start + piece.length() as usize, 0);
-        piece.copy_to(&mut copy[start..]);
-        self.ingest.push(&copy[start..])?;
+        self.copy.resize(piece.length() as usize, 0);
+        piece.copy_to(&mut self.copy);
+        self.ingest.push(&self.copy)?;
         self.digest.write(&piece).await.map_err(TransferError::Store)?;
         Ok(Some(piece))
+    }
+
+    /// After the announced length, nothing more may come, whatever its bytes.
+    async fn expect_end(&mut self) -> Result<(), TransferError> {
+        match self.reader.next_into(Uint8Array::new_with_length(1)).await {
+            Ok(None) => Ok(()),
+            _ => Err(UrlFailure::Unreachable.into()),
+        }
     }
 
     async fn accept(&mut self, proven: ProvenImage) -> Result<AcceptedImage, TransferError> {
         Ok(proven.with_digest(self.digest.finish().await.map_err(TransferError::Store)?))
     }
-}
-
-/// Feeds `sink` (an R2 put of exactly `length` bytes) the body. The last piece is written
-/// only once the body has ended and the whole image is proven; on any failure the sink is
-/// aborted, so the put never commits.
-async fn pump(incoming: &mut Incoming, length: u64, mut sink: PieceWriter) -> Result<ProvenImage, TransferError> {
-    let mut scratch = Vec::with_capacity(PIECE as usize);
-    // The piece last handed to the sink, and one it has finished with (read into again).
-    let (mut in_sink, mut spare) = (None, None);
-    let pumped: Result<ProvenImage, TransferError> = async {
-        loop {
-            scratch.clear();
-            let piece = incoming.next(&mut scratch, spare.take()).await?.ok_or(UrlFailure::Unreachable)?; // shorter than announced
-            let received = incoming.ingest.received();
-            if received > length {
-                return Err(UrlFailure::Unreachable.into());
-            }
-            if received == length {
-                scratch.clear();
-                if !matches!(incoming.next(&mut scratch, spare.take()).await, Ok(None)) {
-                    return Err(UrlFailure::Unreachable.into()); // longer than announced, whatever its bytes
-                }
-                let proven = incoming.ingest.finish()?;
-                sink.write(&piece).await.map_err(TransferError::Store)?;
-                return Ok(proven);
-            }
-            sink.write(&piece).await.map_err(TransferError::Store)?;
-            // That write waited for the previous one to finish: its piece is free now.
-            spare = in_sink.replace(piece);
-        }
-    }
-    .await;
-    match pumped {
-        Ok(proven) => {
-            sink.close().await.map_err(TransferError::Store)?;
-            Ok(proven)
-        }
-        Err(e) => {
-            sink.abort("image rejected").await;
-            Err(e)
-        }
-    }
-}
-
-/// The custom metadata of API.md §4: the plan's fields plus what the bytes proved.
-fn object_metadata(plan: &ObjectPlan, image: &AcceptedImage) -> HashMap<String, String> {
-    let mut metadata = plan.metadata.clone();
-    metadata.insert("width".into(), image.info.width.to_string());
-    metadata.insert("height".into(), image.info.height.to_string());
-    metadata.insert("sha256".into(), image.sha256_hex.clone());
-    metadata
 }

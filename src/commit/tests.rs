@@ -195,7 +195,8 @@ fn run_until(world: &World, object: NewObject<FakeWrite>, deadline: impl Future<
     let item = world.items.rows.borrow()[&7].clone();
     let target = Target { objects: &world.objects, items: &world.items, log: &log };
     let fields = fields();
-    let mut protocol = pin!(commit(target, object, 7, item, &fields, deadline, sender));
+    let reply = Reply::new(sender);
+    let mut protocol = pin!(commit(target, object, 7, item, &fields, deadline, &reply));
     let mut cx = Context::from_waker(Waker::noop());
     let mut answer = None;
     let mut poll = |answer: &mut Option<Answer>| {

@@ -1,11 +1,16 @@
 //! `PUT /api/v1/list_items/upload_image`, top to bottom in the order of checks of API.md §3
 //! (step 1, the route itself, is decided by the router).
 
+use std::cell::Cell;
 use std::collections::HashMap;
+use std::pin::pin;
+use std::rc::Rc;
+use std::time::Duration;
 
 use futures_channel::oneshot;
+use futures_util::future::{select, Either};
 use url::Url;
-use worker::{Context, Env, Request};
+use worker::{AbortController, Context, Delay, Env, Request, ResponseBody};
 
 use crate::api::envelope::Envelope;
 use crate::api::failure::Failure;
@@ -13,13 +18,16 @@ use crate::api::log::RequestLog;
 use crate::api::params::{decode, is_json_content_type, parse_upload};
 use crate::auth::kv_store::authenticate;
 use crate::config::Limits;
-use crate::edge::{ascii_url, now, now_ms, read_capped_body, scalar_var};
-use crate::list_item::{image_key, image_path, item_view, ImageFields, Row};
-use crate::store::{images::ImageBucket, list_items::ListItems};
-use crate::transfer::{transfer, ObjectPlan, TransferError};
-
-/// How often the record is re-read when a concurrent upload changed it under us.
-const MAX_SWAP_ATTEMPTS: usize = 3;
+use crate::api::failure::UrlFailure;
+use crate::commit::{commit, storage_timeout, ItemStore, NewObject, ObjectWrite, Reply, Target};
+use crate::edge::{ascii_url, now, now_ms, random_hex, read_capped_body, scalar_var};
+use crate::fetch::remote::{announced_length, open};
+use crate::image::ImageFormat;
+use crate::list_item::{image_path, item_view, object_key, ImageFields, Row};
+use crate::store::images::{ImageBucket, ImageWrite, ObjectSpec};
+use crate::store::list_items::ListItems;
+use crate::streams::PieceReader;
+use crate::transfer::{receive, Body, Received, TransferError, Waiting, PIECE};
 
 fn not_found() -> Failure {
     Failure::InvalidParam { param: "id", reason: "not-found" }
@@ -57,8 +65,8 @@ pub async fn upload_image(req: &mut Request, env: &Env, ctx: &Context, log: &mut
     let item = items.find(params.id).await.map_err(Failure::Crash)?.ok_or_else(not_found)?;
 
     // 8. Fetch and validate the image, 9. store it and point the record at it. Under
-    // ctx.wait_until: a client hanging up cannot cut this between the R2 put and the D1
-    // update, which would leave an orphan object or an unfinished cleanup.
+    // ctx.wait_until: a client hanging up cannot cut this between the R2 write and the D1
+    // update; the answer comes back as soon as it is known, the cleanup may go on after it.
     let limits = Limits::from_vars(|name| scalar_var(env, name)).map_err(Failure::Crash)?;
     let job = StoreJob {
         items,
@@ -69,17 +77,17 @@ pub async fn upload_image(req: &mut Request, env: &Env, ctx: &Context, log: &mut
         user_id: auth.session.user_id,
         public_origin: url.origin().ascii_serialization(),
         item,
+        report: Rc::default(),
     };
+    let report = job.report.clone();
     let (sender, receiver) = oneshot::channel();
-    ctx.wait_until(async move {
-        let _ = sender.send(job.run().await);
-    });
-    let (updated, report) = receiver.await.map_err(|_| Failure::Crash("store job ended without an answer".into()))?;
-    log.fetch_validate_ms = Some(report.fetch_validate_ms);
-    log.r2_ms = report.r2_ms;
-    log.d1_ms = report.d1_ms;
-    log.bytes = report.bytes;
-    log.streamed = report.streamed;
+    ctx.wait_until(job.run(Reply::new(sender)));
+    let updated = receiver.await.map_err(|_| Failure::Crash("store job ended without an answer".into()))?;
+    log.fetch_validate_ms = report.fetch_validate_ms.get();
+    log.r2_ms = report.r2_ms.get();
+    log.d1_ms = report.d1_ms.get();
+    log.bytes = report.bytes.get();
+    log.streamed = report.streamed.get();
     Ok(Envelope::success(item_view(&updated?), auth.view))
 }
 
@@ -93,28 +101,64 @@ struct StoreJob {
     user_id: i64,
     public_origin: String,
     item: Row,
+    report: Rc<StoreReport>,
 }
 
-/// What the job did, for the request's log line.
+/// What the job did, for the request's log line; filled in as it happens, so it is complete
+/// up to the answer whenever the answer is sent.
 #[derive(Default)]
 struct StoreReport {
-    fetch_validate_ms: f64,
-    r2_ms: Option<f64>,
-    d1_ms: Option<f64>,
-    bytes: Option<u64>,
-    streamed: Option<bool>,
+    fetch_validate_ms: Cell<Option<f64>>,
+    r2_ms: Cell<Option<f64>>,
+    d1_ms: Cell<Option<f64>>,
+    bytes: Cell<Option<u64>>,
+    streamed: Cell<Option<bool>>,
+}
+
+/// A storage adapter that adds the time each call takes to a field of the report.
+struct Timed<'a, T> {
+    inner: T,
+    ms: &'a Cell<Option<f64>>,
+}
+
+fn add_elapsed(ms: &Cell<Option<f64>>, started: f64) {
+    ms.set(Some(ms.get().unwrap_or(0.0) + now_ms() - started));
+}
+
+impl ObjectWrite for Timed<'_, ImageWrite> {
+    async fn close(&mut self) -> Result<(), String> {
+        let started = now_ms();
+        let closed = self.inner.close().await;
+        add_elapsed(self.ms, started);
+        closed
+    }
+}
+
+impl ItemStore for Timed<'_, &ListItems> {
+    async fn find(&self, id: i64) -> Result<Option<Row>, String> {
+        let started = now_ms();
+        let found = self.inner.find(id).await;
+        add_elapsed(self.ms, started);
+        found
+    }
+
+    async fn replace_image(&self, id: i64, expected: Option<&str>, fields: &ImageFields) -> Result<Option<Row>, String> {
+        let started = now_ms();
+        let replaced = self.inner.replace_image(id, expected, fields).await;
+        add_elapsed(self.ms, started);
+        replaced
+    }
 }
 
 impl StoreJob {
-    async fn run(self) -> (Result<Row, Failure>, StoreReport) {
-        let mut report = StoreReport::default();
-        let result = self.store(&mut report).await;
-        (result, report)
-    }
-
-    async fn store(self, report: &mut StoreReport) -> Result<Row, Failure> {
-        let plan = ObjectPlan {
-            item_id: self.id,
+    async fn run(self, reply: Reply) {
+        let random = match random_hex(16) {
+            Ok(random) => random,
+            Err(e) => return reply.send(Err(Failure::Crash(e))),
+        };
+        let spec = |format: ImageFormat| ObjectSpec {
+            key: object_key(self.id, &random, format),
+            content_type: format.content_type(),
             metadata: HashMap::from([
                 ("source_url".to_string(), self.image_url.to_string()),
                 ("list_item_id".to_string(), self.id.to_string()),
@@ -122,80 +166,59 @@ impl StoreJob {
             ]),
         };
         let started = now_ms();
-        let stored = transfer(&self.image_url, &self.limits, &plan, &self.images).await;
-        report.fetch_validate_ms = now_ms() - started;
-        let stored = stored.map_err(|e| match e {
-            TransferError::Url(failure) => Failure::InvalidUrl(failure),
-            TransferError::Store(detail) => Failure::Crash(detail),
-        })?;
-        report.fetch_validate_ms -= stored.r2_ms;
-        report.r2_ms = Some(stored.r2_ms);
-        report.bytes = Some(stored.image.bytes);
-        report.streamed = Some(stored.streamed);
-
-        // 9b. Point the record at the new object, then drop the object it replaced.
-        let started = now_ms();
-        let public_url = format!("{}{}", self.public_origin, image_path(&stored.key));
-        let fields = ImageFields::new(&stored.image, stored.key, public_url);
-        let updated = save(&self.images, &self.items, self.id, self.item, &fields).await;
-        report.d1_ms = Some(now_ms() - started);
-        updated
+        let received = self.fetch(spec, &reply).await;
+        self.report.fetch_validate_ms.set(Some(now_ms() - started));
+        let received = match received {
+            Ok(received) => received,
+            Err(TransferError::Rejected(failure)) => return reply.send(Err(Failure::InvalidUrl(failure))),
+            Err(TransferError::Store(detail)) => return reply.send(Err(Failure::Crash(detail))),
+        };
+        self.report.bytes.set(Some(received.image.bytes));
+        self.report.streamed.set(Some(received.write.streamed()));
+        let fields = ImageFields::new(&received.image, received.key.clone(), format!("{}{}", self.public_origin, image_path(&received.key)));
+        let object = NewObject { key: received.key, write: Timed { inner: received.write, ms: &self.report.r2_ms } };
+        let items = Timed { inner: &self.items, ms: &self.report.d1_ms };
+        let log = |event: serde_json::Value| worker::console_error!("{event}");
+        let target = Target { objects: &self.images, items: &items, log: &log };
+        let deadline = Delay::from(Duration::from_millis(self.limits.store_timeout_ms));
+        commit(target, object, self.id, self.item.clone(), &fields, deadline, &reply).await;
     }
-}
 
-async fn save(images: &ImageBucket, items: &ListItems, id: i64, mut item: Row, fields: &ImageFields) -> Result<Row, Failure> {
-    let (updated, replaced) = match point_item_at(items, id, &mut item, fields).await {
-        Ok(Some(done)) => done,
-        failed => {
-            let failure = failed.err().unwrap_or_else(not_found);
-            // The update may have committed before its error reached us: only the record can
-            // tell whether the new object is referenced.
-            match items.find(id).await {
-                Ok(Some(current)) if image_key(&current) == Some(fields.key.as_str()) => {
-                    worker::console_error!("{}", serde_json::json!({"event": "update-error-but-committed", "key": fields.key}));
-                    (current, image_key(&item).map(str::to_string))
-                }
-                Ok(_) => {
-                    // Nothing points at the new object: remove it before answering.
-                    if let Err(e) = images.delete(&fields.key).await {
-                        worker::console_error!("{}", serde_json::json!({"event": "orphan-delete-failed", "key": fields.key, "error": e}));
-                    }
-                    return Err(failure);
-                }
-                Err(e) => {
-                    // Unknown: an orphan object wastes space, a record pointing nowhere breaks clients.
-                    worker::console_error!("{}", serde_json::json!({"event": "new-object-kept-unverified", "key": fields.key, "error": e}));
-                    return Err(failure);
-                }
+    /// Step 8 under `FETCH_TIMEOUT_MS`: every byte received, proven and written but the last.
+    async fn fetch(&self, spec: impl Fn(ImageFormat) -> ObjectSpec, reply: &Reply) -> Result<Received, TransferError> {
+        let controller = AbortController::default();
+        let signal = controller.signal();
+        let waiting = Waiting::default();
+        let work = pin!(async {
+            let response = open(&self.image_url, &self.limits, &signal).await?;
+            let announced = announced_length(&response);
+            let ResponseBody::Stream(stream) = response.body() else { return Err(UrlFailure::Empty.into()) };
+            let reader = PieceReader::new(&stream, PIECE).map_err(TransferError::Store)?;
+            receive(Body { reader, announced }, self.limits, &self.images, spec, &waiting).await
+        });
+        let deadline = Delay::from(Duration::from_millis(self.limits.fetch_timeout_ms));
+        let (work, late) = match select(work, deadline).await {
+            Either::Left((received, _)) => return received,
+            Either::Right(((), work)) => (work, if waiting.on_storage() { storage_timeout() } else { Failure::InvalidUrl(UrlFailure::Timeout) }),
+        };
+        // Cancel the origin request: the pipeline fails at its next read and aborts its write.
+        // A storage call in flight is let finish first (no write is left in progress), for
+        // at most STORE_TIMEOUT_MS before the client hears.
+        controller.abort();
+        let store_deadline = Delay::from(Duration::from_millis(self.limits.store_timeout_ms));
+        let wound_down = match select(work, store_deadline).await {
+            Either::Left((wound_down, _)) => wound_down,
+            Either::Right(((), work)) => {
+                reply.send(Err(late.clone()));
+                work.await
             }
+        };
+        if let Ok(mut received) = wound_down {
+            received.write.abort().await; // the last byte came, but too late
         }
-    };
-    if let Some(old_key) = replaced.filter(|old| *old != fields.key) {
-        if let Err(e) = images.delete(&old_key).await {
-            // The record is already correct; a leftover old object is only wasted space.
-            worker::console_error!("{}", serde_json::json!({"event": "old-image-delete-failed", "key": old_key, "error": e}));
-        }
+        Err(match late {
+            Failure::InvalidUrl(failure) => TransferError::Rejected(failure),
+            other => TransferError::Store(other.log_reason()),
+        })
     }
-    Ok(updated)
-}
-
-/// Compare-and-swap the image fields; returns the updated row and the key it replaced, or
-/// `None` if the item disappeared meanwhile.
-async fn point_item_at(
-    items: &ListItems,
-    id: i64,
-    item: &mut Row,
-    fields: &ImageFields,
-) -> Result<Option<(Row, Option<String>)>, Failure> {
-    for _ in 0..MAX_SWAP_ATTEMPTS {
-        let expected = image_key(item).map(str::to_string);
-        if let Some(updated) = items.replace_image(id, expected.as_deref(), fields).await.map_err(Failure::Crash)? {
-            return Ok(Some((updated, expected)));
-        }
-        match items.find(id).await.map_err(Failure::Crash)? {
-            Some(current) => *item = current,
-            None => return Ok(None),
-        }
-    }
-    Err(Failure::Crash(format!("list item {id} kept changing during the update")))
 }

@@ -3,6 +3,7 @@
 use wasm_bindgen::JsValue;
 use worker::D1Database;
 
+use crate::commit::ItemStore;
 use crate::list_item::{ImageFields, Row};
 
 pub struct ListItems(pub D1Database);
@@ -51,5 +52,15 @@ impl ListItems {
             .first::<Row>(None)
             .await
             .map_err(|e| format!("D1 update failed: {e}"))
+    }
+}
+
+impl ItemStore for ListItems {
+    async fn find(&self, id: i64) -> Result<Option<Row>, String> {
+        ListItems::find(self, id).await
+    }
+
+    async fn replace_image(&self, id: i64, expected: Option<&str>, fields: &ImageFields) -> Result<Option<Row>, String> {
+        ListItems::replace_image(self, id, expected, fields).await
     }
 }

@@ -328,7 +328,7 @@ describe("openapi.yaml: the response check rejects what breaks the contract", ()
     await rejects(envelopeResult(404, wrong), image);
     const headers = new Headers({
       "content-type": "image/png", "content-length": "3", etag: '"abc"', "cache-control": "public, max-age=31536000, immutable",
-      "x-content-type-options": "nosniff", "content-security-policy": "default-src 'none'", "x-request-id": "r1",
+      "x-content-type-options": "nosniff", "content-security-policy": "default-src 'none'; sandbox", "x-request-id": "r1",
     });
     await assertMatchesOpenApi({ status: 200, headers, buf: Buffer.from("png") }, image);
     const noCache = new Headers(headers);

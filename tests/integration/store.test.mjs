@@ -117,7 +117,7 @@ describe("store", () => {
     assert.equal(sha256(bytes), sha256(JPG));
     assert.equal(res.headers.get("cache-control"), "public, max-age=31536000, immutable");
     assert.equal(res.headers.get("x-content-type-options"), "nosniff");
-    assert.equal(res.headers.get("content-security-policy"), "default-src 'none'");
+    assert.equal(res.headers.get("content-security-policy"), "default-src 'none'; sandbox");
     const etag = res.headers.get("etag");
     assert.ok(etag, "ETag present");
 
