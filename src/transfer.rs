@@ -188,32 +188,39 @@ async fn announced<S: Fn(ImageFormat) -> ObjectSpec>(incoming: &mut Incoming, le
 }
 
 /// A body of unknown length: assembled into parts of `PART` bytes; one put if it ends within
-/// the first part, else a multipart upload.
+/// the first part, else a multipart upload. A full part is uploaded only once a further byte
+/// shows it is not the last (the last part is the one held back).
 async fn unannounced<S: Fn(ImageFormat) -> ObjectSpec>(incoming: &mut Incoming, opened: &mut Opened<'_, S>) -> Result<Proven, TransferError> {
-    let mut part = Uint8Array::new_with_length(PART);
+    // Pieces are read into their own buffer and copied into the part by the runtime: a read
+    // transfers the buffer it fills, which the part must never be.
+    let part = Uint8Array::new_with_length(PART);
     let mut filled = 0;
-    let mut probe = Uint8Array::new_with_length(PIECE);
+    let mut spare = None;
     loop {
-        if filled < PART {
-            let view = Uint8Array::new_with_byte_offset_and_length(&part.buffer(), filled, PIECE.min(PART - filled));
-            let Some(piece) = incoming.next(view).await? else { break };
-            filled += piece.length();
-            part = Uint8Array::new(&piece.buffer());
-            continue;
+        let view = match spare.take() {
+            Some(used) => Uint8Array::new(&Uint8Array::buffer(&used)),
+            None => Uint8Array::new_with_length(PIECE),
+        };
+        let Some(piece) = incoming.next(view).await? else { break };
+        let mut offset = 0;
+        while offset < piece.length() {
+            if filled == PART {
+                if opened.write.is_none() {
+                    let spec = opened.spec_for(&incoming.ingest)?;
+                    *opened.write = Some(opened.images.multipart(&spec).await.map_err(TransferError::Store)?);
+                }
+                opened.write(&part).await?;
+                filled = 0;
+            }
+            let take = (PART - filled).min(piece.length() - offset);
+            part.set(&piece.subarray(offset, offset + take), filled);
+            filled += take;
+            offset += take;
         }
-        // A full part: upload it only once a further byte shows it is not the last.
-        let Some(more) = incoming.next(probe).await? else { break };
-        if opened.write.is_none() {
-            let spec = opened.spec_for(&incoming.ingest)?;
-            *opened.write = Some(opened.images.multipart(&spec).await.map_err(TransferError::Store)?);
-        }
-        opened.write(&part).await?;
-        part.set(&more, 0);
-        filled = more.length();
-        probe = Uint8Array::new(&more.buffer());
+        spare = Some(piece);
     }
     let proven = incoming.ingest.finish()?;
-    let last = Uint8Array::new_with_byte_offset_and_length(&part.buffer(), 0, filled);
+    let last = part.subarray(0, filled);
     let spec = (opened.spec)(proven.info.format);
     let key = spec.key.clone();
     if opened.write.is_some() {

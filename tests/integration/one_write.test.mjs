@@ -1,13 +1,12 @@
 // Each image is written once, straight to its final key (API.md §4, issue 2.2): with a
 // Content-Length as one streamed put, without one as one put (a body within one 5 MiB part) or
-// one multipart upload. Whatever fails, nothing becomes visible and nothing is left behind;
-// storage has its own deadline (STORE_TIMEOUT_MS) and fails as application-crash.
+// one multipart upload. Whatever fails, nothing becomes visible and nothing is left behind.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, beforeEach, describe, test } from "node:test";
 import {
   assertNothingStored, buildPng, expectInvalidUrl, expectStatus, expectStoredFrom, fixture, pngChunks, serve,
-  startWorker, waitFor,
+  startWorker,
 } from "../support/harness.mjs";
 
 const MiB = 1024 * 1024;
@@ -144,25 +143,6 @@ describe("storage failures", () => {
   }
 });
 
-describe("STORE_TIMEOUT_MS=1", () => {
-  let ctx;
-  before(async () => {
-    ctx = await startWorker({ vars: { STORE_TIMEOUT_MS: "1" } });
-  });
-  after(() => ctx?.dispose());
-
-  for (const [name, png, opts] of [
-    ["streamed put", pngOfSize(3 * MiB), { chunks: 20 }],
-    ["multipart", pngOfSize(11 * MiB), { contentLength: false, chunks: 40 }],
-  ]) {
-    test(`storage past its deadline is application-crash, and the object goes once its write settles (${name})`, async () => {
-      const url = `https://img.example.com/slow-store/${name.replace(" ", "-")}.png`;
-      const p = await ctx.prepare({ url, handler: serve(png, opts) });
-      const before = await ctx.getRow(p.id);
-      const r = await ctx.put({ token: p.token, id: p.id, image_url: url });
-      expectStatus(r, 500, "application-crash");
-      assert.ok(await waitFor(async () => (await ctx.listItemObjects(p.id)).length === 0, { timeout: 5000 }), "the late object is deleted");
-      await assertNothingStored(ctx, p.id, before);
-    });
-  }
-});
+// STORE_TIMEOUT_MS is tested natively (src/commit/tests.rs): Miniflare runs local R2 and D1 in
+// the worker's own runtime, so holding either busy stalls the worker too, and a tiny deadline
+// loses the race to local storage, which answers within one event-loop turn.
