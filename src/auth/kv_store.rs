@@ -2,39 +2,32 @@
 //! the user, and record activity after the response. It never writes `session:*` or `user:*`.
 
 use futures_util::future::try_join;
-use serde_json::Value;
 use worker::{Context, KvStore};
 
-use super::session::{admit, open_session, seen_key, seen_record, session_key, user_key, SessionRecord, SEEN_TTL_SECONDS};
+use super::session::{admit, open_session, seen_key, seen_record, session_key, user_key, Admitted, SEEN_TTL_SECONDS};
 use crate::api::failure::Failure;
 use crate::auth::time::Timestamp;
-
-pub struct Authenticated {
-    pub session: SessionRecord,
-    /// The `session` object of the envelope.
-    pub view: Value,
-}
 
 async fn read(kv: &KvStore, key: &str) -> Result<Option<String>, Failure> {
     kv.get(key).text().await.map_err(|e| Failure::Crash(format!("KV read failed: {e}")))
 }
 
 /// Step 5 of §3: `invalid-token`, then `session-expired`, then `client-required`.
-pub async fn authenticate(kv: &KvStore, ctx: &Context, token: &str, now: Timestamp) -> Result<Authenticated, Failure> {
+pub async fn authenticate(kv: &KvStore, ctx: &Context, token: &str, now: Timestamp) -> Result<Admitted, Failure> {
     // Both keys at once: the activity key adds no round trip.
-    let (seen_key, session_key) = (seen_key(token), session_key(token));
-    let (stored, seen) = try_join(read(kv, &session_key), read(kv, &seen_key)).await?;
+    let activity_key = seen_key(token);
+    let (stored, seen) = try_join(read(kv, &session_key(token)), read(kv, &activity_key)).await?;
     let session = open_session(stored.as_deref(), seen.as_deref(), now)?;
     let user = read(kv, &user_key(session.user_id)).await?;
     let admitted = admit(session, user.as_deref(), token, now)?;
     if admitted.record_activity {
         let kv = kv.clone();
         ctx.wait_until(async move {
-            let put = async { kv.put(&seen_key, seen_record(now))?.expiration_ttl(SEEN_TTL_SECONDS).execute().await };
+            let put = async { kv.put(&activity_key, seen_record(now))?.expiration_ttl(SEEN_TTL_SECONDS).execute().await };
             if let Err(e) = put.await {
                 worker::console_error!("{{\"event\":\"session-seen-failed\",\"error\":{:?}}}", e.to_string());
             }
         });
     }
-    Ok(Authenticated { session: admitted.session, view: admitted.view })
+    Ok(admitted)
 }
