@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Fuzz each target for SECONDS (default 60), two at a time; crashes land in fuzz/artifacts/.
 # Usage: npm run fuzz [-- SECONDS [TARGET...]]
-# FUZZ_DEBUG=1 fuzzes an unoptimised debug build (cargo fuzz --dev), as `cargo test` builds it:
-# every debug_assert! of the project and its dependencies is checked (fewer runs per second, so
-# run both builds: a debug-only panic is a crash the release worker turns into another answer).
+# The default build is cargo fuzz's: optimised, with debug assertions and overflow checks in
+# every crate. FUZZ_DEBUG=1 builds unoptimised (cargo fuzz --dev), the profile `cargo test` uses.
 source "$(dirname "$0")/toolchain.sh"
 cd "$ROOT/fuzz"
 SECONDS_PER_TARGET="${1:-60}"; shift || true
