@@ -17,7 +17,7 @@ use crate::auth::time::{Timestamp, DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS};
 pub const MAX_SESSION_AGE: i64 = 7 * DAY_MS;
 pub const MAX_IDLE: i64 = 72 * HOUR_MS;
 /// Activity is recorded at most this often per session.
-pub const TOUCH_INTERVAL: i64 = 5 * MINUTE_MS;
+pub const ACTIVITY_INTERVAL: i64 = 5 * MINUTE_MS;
 /// How far a record's timestamps may lie ahead of our clock (skew between the auth service's
 /// clock and ours) before the record is refused.
 pub const MAX_CLOCK_SKEW: i64 = 5 * MINUTE_MS;
@@ -129,8 +129,8 @@ impl SessionRecord {
         self.created_at > horizon || self.last_used_at > horizon
     }
 
-    pub fn needs_touch(&self, now: Timestamp) -> bool {
-        now.ms_since(self.last_used_at) >= TOUCH_INTERVAL
+    pub fn activity_is_due(&self, now: Timestamp) -> bool {
+        now.ms_since(self.last_used_at) >= ACTIVITY_INTERVAL
     }
 
     pub fn expires_at(&self) -> Option<Timestamp> {
@@ -190,7 +190,7 @@ pub fn admit(mut session: SessionRecord, user: Option<&str>, token: &str, now: T
     if !user.has_role() {
         return Err(Failure::ClientRequired { session: session.view(token), user_id: session.user_id });
     }
-    let record_activity = session.needs_touch(now);
+    let record_activity = session.activity_is_due(now);
     if record_activity {
         session.last_used_at = now;
     }
