@@ -205,6 +205,14 @@ describe("params", () => {
     assert.equal(body.data.id, Number.MAX_SAFE_INTEGER);
   });
 
+  test("an image_url whose host is spelled with percent-escapes of non-ASCII bytes is fetched in punycode", async () => {
+    const id = await ctx.seedItem();
+    ctx.origin.route("https://xn--bcher-kva.example/params/idn.png", serve(fixture("sample.png")));
+    const r = await call({ id, image_url: "https://B%C3%BCcher.example/params/idn.png" });
+    expectStatus(r, 200, "action-successful");
+    assert.deepEqual(ctx.origin.log.map((e) => e.host), ["xn--bcher-kva.example"]);
+  });
+
   test("an error leaves the item untouched", async () => {
     const before = await ctx.getRow(itemId);
     const r = await call({ id: itemId, image_url: "ftp://img.example.com/a.png" });
