@@ -108,7 +108,7 @@ struct Seen {
 
 /// The `last_used_at` of a `session_seen` value; one that does not parse or lies in the future
 /// is ignored (it can only make a session live longer than it should).
-pub fn parse_seen(json: &str, now: Timestamp) -> Option<Timestamp> {
+fn parse_seen(json: &str, now: Timestamp) -> Option<Timestamp> {
     parse_object::<Seen>(json).map(|seen| seen.last_used_at).filter(|&at| at <= now)
 }
 
@@ -129,7 +129,7 @@ impl SessionRecord {
         self.created_at > horizon || self.last_used_at > horizon
     }
 
-    pub fn activity_is_due(&self, now: Timestamp) -> bool {
+    fn activity_is_due(&self, now: Timestamp) -> bool {
         now.ms_since(self.last_used_at) >= ACTIVITY_INTERVAL
     }
 
