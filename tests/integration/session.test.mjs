@@ -318,6 +318,20 @@ describe("session", () => {
     expectStatus(await ctx.put({ token: p.token, id: p.id, image_url: url }), 401, "invalid-token");
   });
 
+  test("a logout racing many in-flight requests stays deleted", async () => {
+    for (const delayMs of [0, 5, 20]) {
+      const s = await ctx.seedSession({ last_used_at: isoFromNow(-HOUR) });
+      // Each request reads the session and may record activity while the auth service deletes it.
+      const inFlight = Array.from({ length: 12 }, () => probe(s.token));
+      await sleep(delayMs);
+      await ctx.kv.delete(s.kvKey);
+      for (const r of await Promise.all(inFlight)) assert.ok([400, 401].includes(r.status), `${r.status} ${r.text}`);
+      await sleep(300);
+      assert.equal(await ctx.kv.get(s.kvKey), null, `recreated (logout after ${delayMs} ms)`);
+      expectStatus(await probe(s.token), 401, "invalid-token");
+    }
+  });
+
   test("activity is recorded at most once per 5 minutes", async () => {
     const s = await ctx.seedSession({ last_used_at: isoFromNow(-HOUR) });
     expectStatus(await probe(s.token), 400, "missing-param");
