@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Fuzz each target for SECONDS (default 60), two at a time; crashes land in fuzz/artifacts/.
 # Usage: npm run fuzz [-- SECONDS [TARGET...]]
+# The default build is cargo fuzz's: optimised, with debug assertions and overflow checks in
+# every crate. FUZZ_DEBUG=1 builds unoptimised (cargo fuzz --dev), the profile `cargo test` uses.
 source "$(dirname "$0")/toolchain.sh"
 cd "$ROOT/fuzz"
 SECONDS_PER_TARGET="${1:-60}"; shift || true
@@ -11,7 +13,9 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked
 fi
 rustup toolchain list | grep -q nightly || rustup toolchain install nightly --profile minimal
-for target in "${TARGETS[@]}"; do cargo +nightly fuzz build "$target"; done
+BUILD=()
+[ "${FUZZ_DEBUG:-}" = 1 ] && BUILD=(--dev)
+for target in "${TARGETS[@]}"; do cargo +nightly fuzz build "${BUILD[@]}" "$target"; done
 # Seed the image targets with the fixtures, minus the signature the target prepends
 # (the first byte of an input is the split point).
 seed() {
@@ -24,9 +28,15 @@ seed() {
 }
 seed png '*.png' 9
 seed jpeg '*.jpg' 3
+# The destination target reads "URL\nLocation": start from ports, private hosts and non-ASCII
+# hosts (percent-escaped too), which once panicked a debug build.
+mkdir -p corpus/destination
+printf 'http://A%%C3%%A9.example/\n//\xc3\x89X.example/' > corpus/destination/seed-idn
+printf 'https://img.example.com:8080/a.png\nhttps://img.example.com:22/' > corpus/destination/seed-ports
+printf 'http://127.1/\nhttp://[::ffff:169.254.169.254]:80/' > corpus/destination/seed-private
 run() {
   mkdir -p "corpus/$1" artifacts
-  cargo +nightly fuzz run "$1" "corpus/$1" -- -max_total_time="$SECONDS_PER_TARGET" -print_final_stats=1 2>&1 \
+  cargo +nightly fuzz run "${BUILD[@]}" "$1" "corpus/$1" -- -max_total_time="$SECONDS_PER_TARGET" -print_final_stats=1 2>&1 \
     | grep -E "stat::number_of_executed_units|stat::peak_rss|SUMMARY|ERROR|Done" | sed "s/^/[$1] /"
 }
 for ((i = 0; i < ${#TARGETS[@]}; i += 2)); do

@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use super::failure::Failure;
-use crate::fetch::destination::parse_image_url;
+use crate::fetch::destination::{may_hold_non_ascii_host, parse_image_url};
 
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
@@ -53,13 +53,14 @@ impl RawParams {
         self.0.get(name)
     }
 
-    /// Hands a non-ASCII `image_url` to `to_ascii` (the runtime's WHATWG URL parser, see
-    /// `edge::ascii_url`): hosts come back in punycode, so this crate's URL parsing needs no
-    /// Unicode tables. A URL with ASCII whitespace or controls is left alone (and refused later),
-    /// as that parser would silently strip them.
+    /// Hands an `image_url` that may hold a non-ASCII host (a non-ASCII character, or a
+    /// percent-escape of one such as `A%C3%A9.example`) to `to_ascii` (the runtime's WHATWG URL
+    /// parser, see `edge::ascii_url`): hosts come back in punycode, so this crate's URL parsing
+    /// needs no Unicode tables. A URL with ASCII whitespace or controls is left alone (and refused
+    /// later), as that parser would silently strip them.
     pub fn normalize_image_url(&mut self, to_ascii: impl Fn(&str) -> Option<String>) {
         if let Some(Value::String(url)) = self.0.get_mut("image_url") {
-            if !url.is_ascii() && !url.bytes().any(|b| b <= b' ' || b == 0x7f) {
+            if may_hold_non_ascii_host(url) && !url.bytes().any(|b| b <= b' ' || b == 0x7f) {
                 if let Some(ascii) = to_ascii(url) {
                     *url = ascii;
                 }
@@ -133,16 +134,24 @@ pub fn parse_upload(raw: &RawParams) -> Result<UploadParams, Failure> {
     Ok(UploadParams { id, image_url, application })
 }
 
+/// The largest id: 2^53 - 1, the largest integer every JSON client (JavaScript's numbers
+/// included) reads exactly, so an id this API answers is the id the client sent.
+pub const MAX_ID: i64 = (1 << 53) - 1;
+
 fn parse_id(value: Option<&Value>) -> Result<i64, Failure> {
     let invalid = |reason| Failure::InvalidParam { param: "id", reason };
     let id = match value {
-        Some(Value::Number(n)) => n.as_i64().ok_or_else(|| invalid(if n.is_f64() { "not-an-integer" } else { "out-of-range" }))?,
+        // Past i64 (serde_json reads those as u64 or f64) or a fraction: a value past the bound
+        // is out of range whatever its spelling (`1e300`, `18446744073709551616`).
+        Some(Value::Number(n)) => n.as_i64().ok_or_else(|| {
+            invalid(if n.as_f64().is_some_and(|f| f.abs() > MAX_ID as f64) { "out-of-range" } else { "not-an-integer" })
+        })?,
         Some(Value::String(s)) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
             s.parse::<i64>().map_err(|_| invalid("out-of-range"))?
         }
         _ => return Err(invalid("not-an-integer")),
     };
-    if id > 0 {
+    if (1..=MAX_ID).contains(&id) {
         Ok(id)
     } else {
         Err(invalid("out-of-range"))
@@ -225,13 +234,36 @@ mod tests {
     #[test]
     fn id_rules() {
         let url = "https://example.com/a.png";
-        for good in [json!(1), json!("42"), json!(i64::MAX), json!(i64::MAX.to_string())] {
-            assert!(parse_upload(&raw(json!({"id": good, "image_url": url}))).is_ok(), "{good}");
+        for good in [json!(1), json!("42"), json!(MAX_ID), json!("9007199254740991"), json!("0009007199254740991")] {
+            assert_eq!(parse_upload(&raw(json!({"id": good, "image_url": url}))).map(|p| p.id > 0), Ok(true), "{good}");
         }
-        for bad in [json!(0), json!(-1), json!(1.5), json!("12a"), json!("-3"), json!(" 4"), json!("9223372036854775808"),
-                    json!(u64::MAX), json!(true), json!({}), json!([1])] {
-            let result = parse_upload(&raw(json!({"id": bad, "image_url": url})));
-            assert!(matches!(result, Err(Failure::InvalidParam { param: "id", .. })), "{bad}: {result:?}");
+        let id_failure = |body: &str| match decode(format!(r#"{{"image_url": "{url}", "id": {body}}}"#).as_bytes(), []) {
+            Ok(raw) => parse_upload(&raw).err(),
+            Err(e) => Some(e),
+        };
+        for (body, reason) in [
+            ("0", "out-of-range"),
+            ("-1", "out-of-range"),
+            ("9007199254740992", "out-of-range"),
+            (r#""9007199254740992""#, "out-of-range"),
+            ("9223372036854775807", "out-of-range"),
+            ("9223372036854775808", "out-of-range"),
+            ("18446744073709551616", "out-of-range"), // past u64: serde_json reads it as a float
+            (r#""9223372036854775808""#, "out-of-range"),
+            (r#""99999999999999999999999999999""#, "out-of-range"),
+            ("1e300", "out-of-range"),
+            ("-1e300", "out-of-range"),
+            ("9007199254740992.0", "out-of-range"),
+            ("1.5", "not-an-integer"),
+            ("5.0", "not-an-integer"),
+            (r#""12a""#, "not-an-integer"),
+            (r#""-3""#, "not-an-integer"),
+            (r#"" 4""#, "not-an-integer"),
+            ("true", "not-an-integer"),
+            ("{}", "not-an-integer"),
+            ("[1]", "not-an-integer"),
+        ] {
+            assert_eq!(id_failure(body), Some(Failure::InvalidParam { param: "id", reason }), "{body}");
         }
     }
 

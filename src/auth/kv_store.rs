@@ -1,50 +1,33 @@
-//! KV adapter for sessions (API.md §4): look up session and user, and the throttled refresh
-//! of `last_used_at` that runs after the response.
+//! KV adapter for sessions (API.md §4): read the session with this worker's activity key, then
+//! the user, and record activity after the response. It never writes `session:*` or `user:*`.
 
-use serde_json::Value;
+use futures_util::future::try_join;
 use worker::{Context, KvStore};
 
-use super::session::{parse_session, parse_user, session_key, touched_record, user_key, SessionRecord};
+use super::session::{admit, open_session, seen_key, seen_record, session_key, user_key, Admitted, SEEN_TTL_SECONDS};
 use crate::api::failure::Failure;
 use crate::auth::time::Timestamp;
-
-pub struct Authenticated {
-    pub session: SessionRecord,
-    /// The `session` object of the envelope.
-    pub view: Value,
-}
 
 async fn read(kv: &KvStore, key: &str) -> Result<Option<String>, Failure> {
     kv.get(key).text().await.map_err(|e| Failure::Crash(format!("KV read failed: {e}")))
 }
 
 /// Step 5 of §3: `invalid-token`, then `session-expired`, then `client-required`.
-pub async fn authenticate(kv: &KvStore, ctx: &Context, token: &str, now: Timestamp) -> Result<Authenticated, Failure> {
-    let key = session_key(token);
-    let stored = read(kv, &key).await?.ok_or(Failure::InvalidToken("unknown token"))?;
-    let mut session = parse_session(&stored).ok_or(Failure::InvalidToken("unreadable session record"))?;
-    let user = read(kv, &user_key(session.user_id))
-        .await?
-        .as_deref()
-        .and_then(parse_user)
-        .ok_or(Failure::InvalidToken("missing or unreadable user record"))?;
-    if session.is_expired(now) {
-        return Err(Failure::SessionExpired { user_id: session.user_id });
+pub async fn authenticate(kv: &KvStore, ctx: &Context, token: &str, now: Timestamp) -> Result<Admitted, Failure> {
+    // Both keys at once: the activity key adds no round trip.
+    let activity_key = seen_key(token);
+    let (stored, seen) = try_join(read(kv, &session_key(token)), read(kv, &activity_key)).await?;
+    let session = open_session(stored.as_deref(), seen.as_deref(), now)?;
+    let user = read(kv, &user_key(session.user_id)).await?;
+    let admitted = admit(session, user.as_deref(), token, now)?;
+    if admitted.record_activity {
+        let kv = kv.clone();
+        ctx.wait_until(async move {
+            let put = async { kv.put(&activity_key, seen_record(now))?.expiration_ttl(SEEN_TTL_SECONDS).execute().await };
+            if let Err(e) = put.await {
+                worker::console_error!("{{\"event\":\"session-seen-failed\",\"error\":{:?}}}", e.to_string());
+            }
+        });
     }
-    if session.needs_touch(now) {
-        if let Some(touched) = touched_record(&stored, now) {
-            session.last_used_at = now;
-            let kv = kv.clone();
-            ctx.wait_until(async move {
-                if let Err(e) = async { kv.put(&key, touched)?.execute().await }.await {
-                    worker::console_error!("{{\"event\":\"session-touch-failed\",\"error\":{:?}}}", e.to_string());
-                }
-            });
-        }
-    }
-    let view = session.view(token);
-    if !user.has_role() {
-        return Err(Failure::ClientRequired { session: view, user_id: session.user_id });
-    }
-    Ok(Authenticated { session, view })
+    Ok(admitted)
 }

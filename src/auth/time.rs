@@ -11,6 +11,10 @@ pub const MINUTE_MS: i64 = 60 * SECOND_MS;
 pub const HOUR_MS: i64 = 60 * MINUTE_MS;
 pub const DAY_MS: i64 = 24 * HOUR_MS;
 
+/// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z, in seconds since the epoch.
+const FIRST_RFC3339_SECOND: i64 = -62_167_219_200;
+const LAST_RFC3339_SECOND: i64 = 253_402_300_799;
+
 /// An instant, in whole milliseconds since 1970-01-01T00:00:00Z.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Timestamp(i64);
@@ -117,9 +121,10 @@ impl Timestamp {
         Some(Timestamp((seconds - offset_minutes * 60) * 1000 + millis + leap))
     }
 
-    /// `YYYY-MM-DDThh:mm:ssZ` (whole seconds, UTC).
+    /// `YYYY-MM-DDThh:mm:ssZ` (whole seconds, UTC). RFC 3339 has four-digit years only, so an
+    /// instant outside 0000-01-01 … 9999-12-31 is written as the nearest end of that range.
     pub fn to_rfc3339(self) -> String {
-        let seconds = self.0.div_euclid(1000);
+        let seconds = self.0.div_euclid(1000).clamp(FIRST_RFC3339_SECOND, LAST_RFC3339_SECOND);
         let (days, secs) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
         let (year, month, day) = civil_from_days(days);
         format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs / 60 % 60, secs % 60)
@@ -196,6 +201,23 @@ mod tests {
         for case in &cases {
             assert_eq!(Timestamp::parse_rfc3339(case).map(Timestamp::unix_ms), chrono_ms(case), "{case:?}");
         }
+    }
+
+    #[test]
+    fn formats_only_four_digit_years() {
+        for (ms, text) in [
+            (i64::MAX, "9999-12-31T23:59:59Z"),
+            (253_402_300_800_000, "9999-12-31T23:59:59Z"),
+            (253_402_300_799_999, "9999-12-31T23:59:59Z"),
+            (i64::MIN, "0000-01-01T00:00:00Z"),
+            (-62_167_219_200_001, "0000-01-01T00:00:00Z"),
+            (-62_167_219_200_000, "0000-01-01T00:00:00Z"),
+        ] {
+            assert_eq!(Timestamp::from_unix_ms(ms).to_rfc3339(), text, "{ms}");
+        }
+        // The latest instant a record may hold, plus the 7 days a session may live.
+        let last = Timestamp::parse_rfc3339("9999-12-31T23:59:59Z").unwrap();
+        assert_eq!(last.plus_ms(7 * DAY_MS).to_rfc3339(), "9999-12-31T23:59:59Z");
     }
 
     #[test]

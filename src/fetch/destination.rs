@@ -11,10 +11,16 @@
 //!    header against the current URL and re-applies both the parse rules and the
 //!    destination policy.
 //!
+//! Non-ASCII hosts: the worker ships the url crate's IDNA without Unicode tables (Cargo.lock pins
+//! `idna_adapter` 1.0), which rejects every non-ASCII host; the edge punycodes real
+//! international names with the runtime's URL parser first (`edge::ascii_url`). Whatever reaches
+//! this module unnormalised is refused before IDNA sees it (see [`parse_without_idna`]).
+//!
 //! Limits of what this module can do: it only looks at the URL. A public-looking DNS
 //! name that *resolves* to a private address (e.g. `127.0.0.1.nip.io`, DNS rebinding)
 //! cannot be detected here, because the Workers runtime does not expose resolution.
 
+use std::borrow::Cow;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use url::{Host, Url};
@@ -83,9 +89,55 @@ pub fn parse_image_url(raw: &str) -> Result<Url, UrlProblem> {
     {
         return Err(UrlProblem::NotAbsolute);
     }
-    let url = Url::parse(raw).map_err(|_| UrlProblem::NotAbsolute)?;
+    let url = parse_without_idna(raw, Url::parse).map_err(|_| UrlProblem::NotAbsolute)?;
     validate_parsed(&url)?;
     Ok(url)
+}
+
+/// True if a character or a percent-escape of `text` could put a non-ASCII character into a host
+/// (hosts are percent-decoded before IDNA): a non-ASCII character, or `%XX` with XX >= 0x80.
+pub fn may_hold_non_ascii_host(text: &str) -> bool {
+    matches!(non_ascii_masked(text), Cow::Owned(_))
+}
+
+/// `text` with each non-ASCII character and each escape of a byte >= 0x80 replaced by `%25`.
+fn non_ascii_masked(text: &str) -> Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let (mut masked, mut copied, mut i) = (String::new(), 0, 0);
+    while i < bytes.len() {
+        let unit = match &bytes[i..] {
+            [b'%', b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F', lo, ..] if lo.is_ascii_hexdigit() => 3,
+            [first, ..] if !first.is_ascii() => text[i..].chars().next().map_or(1, char::len_utf8),
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        masked.push_str(&text[copied..i]);
+        masked.push_str("%25");
+        i += unit;
+        copied = i;
+    }
+    if copied == 0 {
+        return Cow::Borrowed(text);
+    }
+    masked.push_str(&text[copied..]);
+    Cow::Owned(masked)
+}
+
+/// `parse(text)` (a parse or a join of the url crate), never handing IDNA a non-ASCII host.
+///
+/// The IDNA back end the worker ships rejects such a host in release builds, and a `debug_assert`
+/// in it panics on one that also holds an ASCII capital (`http://A%C3%A9.example/`), so debug
+/// and release builds would disagree. `text` is first parsed with every unit that could decode
+/// to non-ASCII masked as `%25`: in a host that decodes to `%`, which no host may hold, anywhere
+/// else it is harmless, and a masked unit can never change the URL's structure. So the masked
+/// parse fails exactly when the real one would fail, or would reach IDNA with non-ASCII.
+fn parse_without_idna(text: &str, parse: impl Fn(&str) -> Result<Url, url::ParseError>) -> Result<Url, url::ParseError> {
+    if let Cow::Owned(masked) = non_ascii_masked(text) {
+        parse(&masked)?;
+    }
+    parse(text)
 }
 
 /// Scheme, credential and (serialized) length rules shared by the initial URL and
@@ -139,8 +191,12 @@ impl Refusal {
     }
 }
 
-/// Ok if the URL may be fetched: http/https, no credentials, host not special-purpose.
-/// Always `Refusal::Forbidden` when refused.
+/// Ok if the URL may be fetched: http/https, no credentials, port 80 or 443, host not
+/// special-purpose. Always `Refusal::Forbidden` when refused.
+///
+/// Ports (unless `policy.allow_private`): 80 or 443, explicit or the scheme's default, whatever
+/// the scheme (`http://host:443/` and `https://host:80/` pass): anything else would let a client
+/// probe which ports of a public host answer.
 ///
 /// Refused hosts (unless `policy.allow_private`):
 ///
@@ -166,6 +222,7 @@ pub fn check_destination(url: &Url, policy: Policy) -> Result<(), Refusal> {
     if !is_fetch_scheme(url) || has_credentials(url) {
         return Err(Refusal::Forbidden);
     }
+    let port_ok = policy.allow_private || matches!(url.port_or_known_default(), Some(80 | 443));
     let host_ok = match url.host() {
         None => false,
         Some(_) if policy.allow_private => true,
@@ -173,7 +230,7 @@ pub fn check_destination(url: &Url, policy: Policy) -> Result<(), Refusal> {
         Some(Host::Ipv6(addr)) => ipv6_is_public(addr),
         Some(Host::Domain(name)) => domain_is_public(name),
     };
-    if host_ok {
+    if port_ok && host_ok {
         Ok(())
     } else {
         Err(Refusal::Forbidden)
@@ -198,7 +255,7 @@ pub fn next_hop(current: &Url, location: Option<&str>, policy: Policy) -> Result
     if loc.len() > MAX_URL_BYTES {
         return Err(Refusal::Forbidden);
     }
-    let mut next = current.join(loc).map_err(|_| Refusal::Unreachable)?;
+    let mut next = parse_without_idna(loc, |text| current.join(text)).map_err(|_| Refusal::Unreachable)?;
     next.set_fragment(None);
     if current.scheme() == "https" && next.scheme() == "http" {
         return Err(Refusal::Forbidden);
@@ -467,13 +524,34 @@ mod tests {
             ),
             ("http://%6c%6f%63%61%6c%68%6f%73%74/", Private),
             ("http://example.com/", Pass),
-            ("https://images.example.org:8443/cat.png", Pass),
+            // --- ports: 80 or 443 whatever the scheme (Private: allowed with allow_private) ---
+            ("https://images.example.org:8443/cat.png", Private),
+            ("http://example.com:8080/", Private),
+            ("http://example.com:22/", Private),
+            ("http://example.com:0/", Private),
+            ("https://example.com:65535/", Private),
+            ("http://example.com:80/", Pass),
+            ("https://example.com:443/", Pass),
+            ("http://example.com:443/", Pass),
+            ("https://example.com:80/", Pass),
+            ("http://example.com:0080/", Pass),
             ("https://notlocalhost.com/", Pass),
             ("https://localhost.example.com/", Pass),
             ("https://local.example.com/x", Pass),
             ("https://lan.example/", Pass),
             ("https://b\u{fc}cher.example/bild.jpg", Bad(UrlProblem::NotAbsolute)),
             ("https://xn--bcher-kva.example/bild.jpg", Pass),
+            // Percent-escaped non-ASCII hosts are refused before IDNA (which would panic in a
+            // debug build on a capital next to them); non-ASCII elsewhere is fine.
+            ("http://A%C3%A9.example/", Bad(UrlProblem::NotAbsolute)),
+            ("http://%41%c3%a9.example/", Bad(UrlProblem::NotAbsolute)),
+            ("http://\u{e9}A.example/", Bad(UrlProblem::NotAbsolute)),
+            ("http://[::1%C3%A9]/", Bad(UrlProblem::NotAbsolute)),
+            ("http://example.com:8%C3%A9/", Bad(UrlProblem::NotAbsolute)),
+            ("https://example.com/caf%C3%A9.png?q=%E2%82%AC#%FF", Pass),
+            ("https://example.com/caf\u{e9}.png?q=\u{20ac}#\u{e9}", Pass),
+            ("http://%C3%A9@example.com/", Bad(UrlProblem::Credentials)),
+            ("http://%41.example/", Pass),
             ("https://example.com/a.png?w=100&h=200#frag", Pass),
             ("HTTPS://EXAMPLE.COM/Pic.PNG", Pass),
             ("http:///example.com/a", Pass),
@@ -660,6 +738,16 @@ mod tests {
                 Ok("https://cdn.example.net/z.png"),
             ),
             (&https, Some("//evil.local/x"), PUB, Err(Refusal::Forbidden)),
+            // ports, on every hop
+            (&https, Some("https://images.example.com:22/"), PUB, Err(Refusal::Forbidden)),
+            (&http, Some("//images.example.com:8080/x"), PUB, Err(Refusal::Forbidden)),
+            (&https, Some("https://images.example.com:22/"), DEV, Ok("https://images.example.com:22/")),
+            (&http, Some("http://images.example.com:443/x"), PUB, Ok("http://images.example.com:443/x")),
+            // non-ASCII hosts never reach IDNA; non-ASCII paths are fine
+            (&https, Some("https://A%C3%A9.example/"), PUB, Err(Refusal::Unreachable)),
+            (&https, Some("//\u{c9}X.example/"), DEV, Err(Refusal::Unreachable)),
+            (&https, Some("/caf%C3%A9.png"), PUB, Ok("https://images.example.com/caf%C3%A9.png")),
+            (&https, Some("/caf\u{e9}.png"), PUB, Ok("https://images.example.com/caf%C3%A9.png")),
             (&http, Some("//evil.local/x"), PUB, Err(Refusal::Forbidden)),
             // scheme changes
             (
@@ -865,6 +953,25 @@ mod tests {
                 "{raw}"
             );
         }
+    }
+
+    #[test]
+    fn masks_what_could_decode_to_non_ascii() {
+        for (text, masked) in [
+            ("http://example.com/a%41%7f", None),
+            ("%C3%a9", Some("%25%25")),
+            ("x\u{e9}y\u{20ac}", Some("x%25y%25")),
+            ("%%C3%C", Some("%%25%C")),
+            ("%8", None),
+            ("%8g\u{1f600}", Some("%8g%25")),
+        ] {
+            let got = non_ascii_masked(text);
+            assert_eq!(matches!(got, Cow::Borrowed(_)), masked.is_none(), "{text}");
+            assert_eq!(got, masked.unwrap_or(text), "{text}");
+            assert_eq!(may_hold_non_ascii_host(text), masked.is_some(), "{text}");
+        }
+        // A masked unit in a host fails the parse: `%25` decodes to `%`, which no host may hold.
+        assert!(Url::parse("http://a%25b.example/").is_err());
     }
 
     #[test]

@@ -381,6 +381,29 @@ describe("fetch and validate (default limits)", () => {
     assert.equal(ctx.origin.log.length, 1);
   });
 
+  // ---- ports: 80 or 443 only, whatever the scheme, on every hop --------------------------------
+  for (const url of ["https://img.example.com:8080/fv/port.png", "http://img.example.com:8443/fv/port.png", "http://img.example.com:22/fv/port.png"]) {
+    test(`${url} -> forbidden-destination, never fetched`, async () => {
+      await expectInvalidUrl(ctx, { url, handler: serve(PNG), reason: "forbidden-destination" });
+      assert.equal(ctx.origin.log.length, 0);
+    });
+  }
+
+  test("redirect to port 22 -> forbidden-destination, not fetched", async () => {
+    await expectInvalidUrl(ctx, {
+      url: "https://img.example.com/fv/to-ssh.png", handler: redirect("https://img.example.com:22/a.png"), reason: "forbidden-destination",
+      routes: { "https://img.example.com:22/a.png": serve(PNG) },
+    });
+    assert.deepEqual(ctx.origin.log.map((e) => e.host), ["img.example.com"]);
+  });
+
+  for (const url of ["http://img.example.com:443/fv/port-443.png", "https://img.example.com:80/fv/port-80.png", "https://img.example.com:443/fv/port-443s.png"]) {
+    test(`${url} is allowed (the port rule ignores the scheme)`, async () => {
+      await expectStoredFrom(ctx, { url, handler: serve(PNG), source: PNG });
+      assert.equal(ctx.origin.log.length, 1);
+    });
+  }
+
   test("redirect to an ftp:// URL is refused", async () => {
     await expectInvalidUrl(ctx, {
       url: "https://img.example.com/fv/to-ftp.png", handler: redirect("ftp://img.example.com/a.png"),
@@ -510,6 +533,12 @@ describe("FETCH_TIMEOUT_MS=300, MAX_REDIRECTS=1, FETCH_ALLOW_PRIVATE=true", () =
       url: "https://img.example.com/mr/two", handler: redirect("mid"), reason: "too-many-redirects",
       routes: { "https://img.example.com/mr/mid": redirect("final.png"), "https://img.example.com/mr/final.png": serve(PNG) },
     });
+  });
+
+  test("FETCH_ALLOW_PRIVATE=true allows any port, on every hop", async () => {
+    const url = "https://img.example.com:8443/ap/start.png";
+    await expectStoredFrom(ctx, { url, handler: redirect("https://img.example.com:8080/ap/final.png"), source: PNG,
+      routes: { "https://img.example.com:8080/ap/final.png": serve(PNG) } });
   });
 
   test("FETCH_ALLOW_PRIVATE=true lets a loopback origin through", async () => {

@@ -164,10 +164,53 @@ describe("params", () => {
     assert.deepEqual(body.data, { param: "id", reason: "not-found" });
   });
 
-  test("i64::MAX id (JSON number) is a valid id with no item -> not-found", async () => {
-    const r = await ctx.put(`{"token":${JSON.stringify(s.token)},"id":9223372036854775807,"image_url":${JSON.stringify(IMG)}}`);
-    const body = expectStatus(r, 400, "invalid-param");
-    assert.deepEqual(body.data, { param: "id", reason: "not-found" });
+  // ---- the id bound: 2^53 - 1, the largest integer every JSON client reads exactly -------------
+  const putRawId = (raw) => ctx.put(`{"token":${JSON.stringify(s.token)},"id":${raw},"image_url":${JSON.stringify(IMG)}}`);
+
+  for (const raw of ["9007199254740991", '"9007199254740991"', '"0009007199254740991"']) {
+    test(`id ${raw} (2^53 - 1) passes the param check -> not-found`, async () => {
+      const r = await putRawId(raw);
+      const body = expectStatus(r, 400, "invalid-param");
+      assert.deepEqual(body.data, { param: "id", reason: "not-found" });
+    });
+  }
+
+  test("id 2^53 - 1 in the query string passes the param check -> not-found", async () => {
+    const r = await ctx.put({ token: s.token, image_url: IMG }, { query: { id: "9007199254740991" } });
+    assert.deepEqual(expectStatus(r, 400, "invalid-param").data, { param: "id", reason: "not-found" });
+  });
+
+  for (const raw of [
+    "9007199254740992", '"9007199254740992"', "9223372036854775807", '"9223372036854775807"', "9223372036854775808",
+    "18446744073709551616", '"99999999999999999999999"', "1e30", "1e300", "9007199254740992.0",
+  ]) {
+    test(`id ${raw} (above 2^53 - 1) -> 400 invalid-param out-of-range, no fetch`, async () => {
+      const r = await putRawId(raw);
+      assert.deepEqual(expectStatus(r, 400, "invalid-param").data, { param: "id", reason: "out-of-range" });
+      noOutbound();
+    });
+  }
+
+  test("id 2^53 in the query string -> out-of-range", async () => {
+    const r = await ctx.put({ token: s.token, image_url: IMG }, { query: { id: "9007199254740992" } });
+    assert.deepEqual(expectStatus(r, 400, "invalid-param").data, { param: "id", reason: "out-of-range" });
+  });
+
+  test("an item with id 2^53 - 1 can be updated", async () => {
+    const url = "https://img.example.com/params/max-id.png";
+    const id = await ctx.seedItem(Number.MAX_SAFE_INTEGER);
+    ctx.origin.route(url, serve(fixture("sample.png")));
+    const r = await call({ id, image_url: url });
+    const body = expectStatus(r, 200, "action-successful");
+    assert.equal(body.data.id, Number.MAX_SAFE_INTEGER);
+  });
+
+  test("an image_url whose host is spelled with percent-escapes of non-ASCII bytes is fetched in punycode", async () => {
+    const id = await ctx.seedItem();
+    ctx.origin.route("https://xn--bcher-kva.example/params/idn.png", serve(fixture("sample.png")));
+    const r = await call({ id, image_url: "https://B%C3%BCcher.example/params/idn.png" });
+    expectStatus(r, 200, "action-successful");
+    assert.deepEqual(ctx.origin.log.map((e) => e.host), ["xn--bcher-kva.example"]);
   });
 
   test("an error leaves the item untouched", async () => {

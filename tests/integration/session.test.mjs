@@ -1,9 +1,9 @@
-// Step 5: token, session, user; last_used_at refresh.
+// Step 5: token, session, user; activity (session_seen), never a write of the session record.
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
 import {
   DAY, HOUR, MINUTE, assertSession, assertStored, expectStatus, fixture, isoFromNow, newToken,
-  serve, sleep, startWorker, waitFor,
+  serve, sha256, sleep, startWorker, waitFor,
 } from "../support/harness.mjs";
 
 const PNG = fixture("sample.png");
@@ -237,43 +237,220 @@ describe("session", () => {
     });
   }
 
-  // ---- last_used_at refresh -------------------------------------------------------------------
-  test("last_used_at is refreshed after success, unknown fields preserved", async () => {
-    const url = "https://img.example.com/session/refresh.png";
-    const old = isoFromNow(-HOUR);
-    const p = await ctx.prepare({
-      url,
-      handler: serve(PNG),
-      session: { last_used_at: old, extra: { device: "iPhone", scopes: ["a", "b"], nested: { k: 1 } } },
-    });
+  // ---- activity: session_seen:<hash>, never the session record -------------------------------
+  const seenKey = (token) => `session_seen:${sha256(token)}`;
+  const seenRecord = async (token) => {
+    const { keys } = await ctx.kv.list({ prefix: seenKey(token) });
+    const value = await ctx.kv.get(seenKey(token));
+    return keys.length ? { value: JSON.parse(value), expiration: keys[0].expiration } : null;
+  };
+  const seedSeen = (token, last_used_at, raw) =>
+    ctx.kv.put(seenKey(token), raw ?? JSON.stringify({ last_used_at }), { expirationTtl: 72 * 3600 });
+  /** The stored session: value, expiration and metadata. */
+  const storedSession = async (kvKey) => {
+    const { keys } = await ctx.kv.list({ prefix: kvKey });
+    const { value, metadata } = await ctx.kv.getWithMetadata(kvKey);
+    return { value, metadata, expiration: keys[0]?.expiration };
+  };
+
+  test("activity goes to session_seen with a 72 h TTL; the view shows this request's time", async () => {
+    const s = await ctx.seedSession({ last_used_at: isoFromNow(-HOUR) });
     const before = Date.now();
-    const r = await ctx.put({ token: p.token, id: p.id, image_url: url });
-    await assertStored(ctx, r, { id: p.id, seeded: p, source: PNG, sourceUrl: url });
-    const updated = await waitFor(async () => {
-      const v = await ctx.kv.get(p.kvKey);
-      return v && JSON.parse(v).last_used_at !== old ? JSON.parse(v) : null;
-    });
-    assert.ok(updated, "last_used_at was refreshed in KV");
-    const t = Date.parse(updated.last_used_at);
-    assert.ok(!Number.isNaN(t), `last_used_at parses: ${updated.last_used_at}`);
-    assert.ok(t >= before - 5000 && t <= Date.now() + 5000, `last_used_at ~ now: ${updated.last_used_at}`);
-    const orig = JSON.parse(p.sessionJson);
-    assert.equal(updated.id, orig.id);
-    assert.equal(updated.user_id, orig.user_id);
-    assert.equal(updated.created_at, orig.created_at);
-    assert.equal(updated.remember_me, false);
-    assert.equal(updated.device, "iPhone");
-    assert.deepEqual(updated.scopes, ["a", "b"]);
-    assert.deepEqual(updated.nested, { k: 1 });
+    const r = await probe(s.token);
+    expectStatus(r, 400, "missing-param");
+    const seen = await waitFor(() => seenRecord(s.token));
+    assert.ok(seen, "session_seen written");
+    assert.deepEqual(Object.keys(seen.value), ["last_used_at"]);
+    const t = Date.parse(seen.value.last_used_at);
+    assert.match(seen.value.last_used_at, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+    assert.ok(t >= before - 2000 && t <= Date.now() + 1000, `last_used_at ~ now: ${seen.value.last_used_at}`);
+    const ttl = seen.expiration - Date.now() / 1000;
+    assert.ok(Math.abs(ttl - 259200) < 30, `expirationTtl 259200, got ${ttl}`);
+    assert.equal(await ctx.kv.get(s.kvKey), s.sessionJson, "the session record is not rewritten");
   });
 
-  test("last_used_at refreshed less than 5 minutes ago is left byte-identical", async () => {
-    const url = "https://img.example.com/session/norefresh.png";
-    const p = await ctx.prepare({ url, handler: serve(PNG), session: { last_used_at: isoFromNow(-MINUTE) } });
+  test("a successful upload shows this request's time as last_used_at when it records activity", async () => {
+    const url = "https://img.example.com/session/activity.png";
+    const p = await ctx.prepare({ url, handler: serve(PNG), session: { created_at: isoFromNow(-DAY), last_used_at: isoFromNow(-HOUR) } });
+    const before = Date.now();
     const r = await ctx.put({ token: p.token, id: p.id, image_url: url });
-    await assertStored(ctx, r, { id: p.id, seeded: p, source: PNG, sourceUrl: url });
-    await sleep(700);
-    assert.equal(await ctx.kv.get(p.kvKey), p.sessionJson);
+    const body = await assertStored(ctx, r, { id: p.id, seeded: p, source: PNG, sourceUrl: url });
+    const shown = Date.parse(body.session.last_used_at);
+    assert.ok(shown >= before - 2000 && shown <= Date.now() + 1000, body.session.last_used_at);
+    assert.equal(Date.parse(body.session.expires_at), shown + 72 * HOUR);
+    const seen = await waitFor(() => seenRecord(p.token));
+    assert.equal(seen.value.last_used_at, body.session.last_used_at);
+  });
+
+  test("the session record is never rewritten: value, expiration and metadata survive many requests", async () => {
+    const url = "https://img.example.com/session/untouched.png";
+    const p = await ctx.prepare({ url, handler: serve(PNG), session: { last_used_at: isoFromNow(-2 * HOUR), extra: { device: "iPhone" } } });
+    const expiration = Math.floor(Date.now() / 1000) + 7 * 24 * 3600;
+    const metadata = { owner: "auth-service", version: 3 };
+    await ctx.kv.put(p.kvKey, p.sessionJson, { expiration, metadata });
+    const seeded = await storedSession(p.kvKey);
+    assert.deepEqual(seeded, { value: p.sessionJson, metadata, expiration });
+    await assertStored(ctx, await ctx.put({ token: p.token, id: p.id, image_url: url }), { id: p.id, seeded: p, source: PNG, sourceUrl: url });
+    for (let i = 0; i < 5; i++) expectStatus(await probe(p.token), 400, "missing-param");
+    await waitFor(() => seenRecord(p.token));
+    await ctx.kv.delete(seenKey(p.token)); // activity due again: still only session_seen is written
+    expectStatus(await probe(p.token), 400, "missing-param");
+    await waitFor(() => seenRecord(p.token));
+    await sleep(300);
+    assert.deepEqual(await storedSession(p.kvKey), seeded);
+  });
+
+  test("a session deleted (logout) while a request is in flight stays deleted", async () => {
+    const url = "https://img.example.com/session/logout-race.png";
+    const p = await ctx.prepare({ url, session: { last_used_at: isoFromNow(-HOUR) } });
+    // The auth service deletes the session while the worker is fetching the image.
+    ctx.origin.route(url, async (req, res) => {
+      await ctx.kv.delete(p.kvKey);
+      await sleep(200);
+      await serve(PNG)(req, res);
+    });
+    const r = await ctx.put({ token: p.token, id: p.id, image_url: url });
+    expectStatus(r, 200, "action-successful"); // it was authenticated before the logout
+    await waitFor(() => seenRecord(p.token));
+    await sleep(300); // anything left under waitUntil has run
+    assert.equal(await ctx.kv.get(p.kvKey), null, "the deleted session was not recreated");
+    expectStatus(await probe(p.token), 401, "invalid-token");
+    expectStatus(await ctx.put({ token: p.token, id: p.id, image_url: url }), 401, "invalid-token");
+  });
+
+  test("a logout racing many in-flight requests stays deleted", async () => {
+    for (const delayMs of [0, 5, 20]) {
+      const s = await ctx.seedSession({ last_used_at: isoFromNow(-HOUR) });
+      // Each request reads the session and may record activity while the auth service deletes it.
+      const inFlight = Array.from({ length: 12 }, () => probe(s.token));
+      await sleep(delayMs);
+      await ctx.kv.delete(s.kvKey);
+      for (const r of await Promise.all(inFlight)) assert.ok([400, 401].includes(r.status), `${r.status} ${r.text}`);
+      await sleep(300);
+      assert.equal(await ctx.kv.get(s.kvKey), null, `recreated (logout after ${delayMs} ms)`);
+      expectStatus(await probe(s.token), 401, "invalid-token");
+    }
+  });
+
+  test("activity is recorded at most once per 5 minutes", async () => {
+    const s = await ctx.seedSession({ last_used_at: isoFromNow(-HOUR) });
+    expectStatus(await probe(s.token), 400, "missing-param");
+    const first = await waitFor(() => seenRecord(s.token));
+    assert.ok(first);
+    await sleep(1100); // a second write would carry a later second and a later expiration
+    for (let i = 0; i < 3; i++) expectStatus(await probe(s.token), 400, "missing-param");
+    await sleep(300);
+    assert.deepEqual(await seenRecord(s.token), first);
+  });
+
+  test("a session_seen under 5 minutes old is not rewritten, even with an old record", async () => {
+    const s = await ctx.seedSession({ last_used_at: isoFromNow(-2 * HOUR) });
+    await seedSeen(s.token, isoFromNow(-4 * MINUTE));
+    const seeded = await seenRecord(s.token);
+    expectStatus(await probe(s.token), 400, "missing-param");
+    await sleep(300);
+    assert.deepEqual(await seenRecord(s.token), seeded);
+  });
+
+  test("a record last used under 5 minutes ago writes nothing", async () => {
+    const s = await ctx.seedSession({ last_used_at: isoFromNow(-MINUTE) });
+    expectStatus(await probe(s.token), 400, "missing-param");
+    await sleep(300);
+    assert.equal(await seenRecord(s.token), null);
+    assert.equal(await ctx.kv.get(s.kvKey), s.sessionJson);
+  });
+
+  test("client-required records no activity and shows the stored later last_used_at", async () => {
+    const s = await ctx.seedSession({ last_used_at: isoFromNow(-2 * HOUR), user: { client_id: null } });
+    const seenAt = isoFromNow(-HOUR);
+    await seedSeen(s.token, seenAt);
+    const seeded = await seenRecord(s.token);
+    const body = expectStatus(await probe(s.token), 401, "client-required");
+    assert.equal(body.session.last_used_at, seenAt);
+    await sleep(300);
+    assert.deepEqual(await seenRecord(s.token), seeded);
+    const fresh = await ctx.seedSession({ last_used_at: isoFromNow(-2 * HOUR), user: { client_id: null } });
+    expectStatus(await probe(fresh.token), 401, "client-required");
+    await sleep(300);
+    assert.equal(await seenRecord(fresh.token), null);
+  });
+
+  // The idle rule (72 h) reads the later of the record's last_used_at and session_seen.
+  for (const [name, recordUsed, seen, expected] of [
+    ["record idle 73 h, seen 1 h ago", -73 * HOUR, isoFromNow(-HOUR), "ok"],
+    ["record used 1 h ago, seen 73 h ago", -HOUR, isoFromNow(-73 * HOUR), "ok"],
+    ["both idle over 72 h", -74 * HOUR, isoFromNow(-73 * HOUR), "expired"],
+    ["record idle 73 h, seen in the future", -73 * HOUR, isoFromNow(HOUR), "expired"],
+    ["record idle 73 h, seen far in the future", -73 * HOUR, "9999-12-31T23:59:59Z", "expired"],
+    ["record idle 73 h, seen unparseable", -73 * HOUR, "yesterday", "expired"],
+  ]) {
+    test(`idle rule: ${name} -> ${expected}`, async () => {
+      const s = await ctx.seedSession({ created_at: isoFromNow(-4 * DAY), last_used_at: isoFromNow(recordUsed) });
+      await seedSeen(s.token, seen);
+      const r = await probe(s.token);
+      if (expected === "ok") expectStatus(r, 400, "missing-param");
+      else expectStatus(r, 401, "session-expired");
+    });
+  }
+
+  for (const raw of ["{not json", "[]", '"2026-11-27T09:00:00Z"', '{"last_used_at": 1795168800}']) {
+    test(`a session_seen value ${raw} is ignored`, async () => {
+      const s = await ctx.seedSession({ created_at: isoFromNow(-4 * DAY), last_used_at: isoFromNow(-73 * HOUR) });
+      await seedSeen(s.token, null, raw);
+      expectStatus(await probe(s.token), 401, "session-expired");
+    });
+  }
+
+  test("the view's last_used_at and expires_at follow the later session_seen", async () => {
+    const s = await ctx.seedSession({ created_at: isoFromNow(-DAY), last_used_at: isoFromNow(-3 * HOUR), user: { client_id: null } });
+    const seenAt = isoFromNow(-2 * MINUTE);
+    await seedSeen(s.token, seenAt);
+    const body = expectStatus(await probe(s.token), 401, "client-required");
+    assert.equal(body.session.last_used_at, seenAt);
+    assert.equal(Date.parse(body.session.expires_at), Date.parse(seenAt) + 72 * HOUR);
+  });
+
+  // ---- the user must be the session's user; timestamps must not lie in the future ---------------
+  test("user record of another user -> 401 invalid-token", async () => {
+    const s = await ctx.seedSession();
+    await ctx.kv.put(`user:${s.userId}`, JSON.stringify({ id: s.userId + 1, client_id: 5 }));
+    expectStatus(await probe(s.token), 401, "invalid-token");
+  });
+
+  for (const [name, id] of [["a digit string", (u) => String(u)], ["a number", (u) => u]]) {
+    test(`user id as ${name} equal to user_id passes`, async () => {
+      const s = await ctx.seedSession();
+      await ctx.kv.put(`user:${s.userId}`, JSON.stringify({ id: id(s.userId), client_id: 5 }));
+      expectStatus(await probe(s.token), 400, "missing-param");
+    });
+  }
+
+  for (const [name, id] of [["a float", (u) => u + 0.5], ["a non-digit string", (u) => `${u}a`], ["null", () => null], ["absent", () => undefined]]) {
+    test(`user id ${name} -> 401 invalid-token`, async () => {
+      const s = await ctx.seedSession();
+      await ctx.kv.put(`user:${s.userId}`, JSON.stringify({ id: id(s.userId), client_id: 5 }));
+      expectStatus(await probe(s.token), 401, "invalid-token");
+    });
+  }
+
+  for (const [name, fields] of [
+    ["created_at in year 9999", { created_at: "9999-12-31T23:59:59Z", last_used_at: isoFromNow(-HOUR) }],
+    ["created_at 10 minutes ahead", { created_at: isoFromNow(10 * MINUTE), last_used_at: isoFromNow(-HOUR) }],
+    ["last_used_at 6 minutes ahead", { created_at: isoFromNow(-HOUR), last_used_at: isoFromNow(6 * MINUTE) }],
+    ["remember_me, created_at in year 9999", { remember_me: true, created_at: "9999-01-01T00:00:00Z", last_used_at: "9999-01-01T00:00:00Z" }],
+  ]) {
+    test(`session ${name} -> 401 invalid-token`, async () => {
+      const s = await ctx.seedSession(fields);
+      expectStatus(await probe(s.token), 401, "invalid-token");
+      await sleep(200);
+      assert.equal(await seenRecord(s.token), null);
+    });
+  }
+
+  test("timestamps up to 5 minutes ahead (clock skew) are accepted", async () => {
+    const s = await ctx.seedSession({ created_at: isoFromNow(4 * MINUTE), last_used_at: isoFromNow(4 * MINUTE), user: { client_id: null } });
+    const body = expectStatus(await probe(s.token), 401, "client-required");
+    assertSession(body.session, s);
   });
 
   test("a rejected token does not touch KV", async () => {
@@ -282,5 +459,6 @@ describe("session", () => {
     expectStatus(r, 401, "session-expired");
     await sleep(300);
     assert.equal(await ctx.kv.get(s.kvKey), s.sessionJson);
+    assert.equal(await seenRecord(s.token), null);
   });
 });
