@@ -66,11 +66,25 @@ describe("rate limit: UPLOAD_LIMITER at 30 per minute", () => {
 });
 
 test("without the UPLOAD_LIMITER binding there is no limit", async () => {
-  const ctx = await startWorker({ uploadLimit: null });
+  const ctx = await startWorker({ uploadLimit: null, logs: true });
   try {
     const { token } = await ctx.seedSession();
     await freshWindow();
     for (let i = 0; i < LIMIT + 10; i++) expectStatus(await counted(ctx, token), 400, "missing-param");
+  } finally {
+    await ctx.dispose();
+  }
+});
+
+test("a limiter that fails lets the upload through (fail open) and logs why", async () => {
+  // Not a rate limiter at all: every call to it fails.
+  const ctx = await startWorker({ uploadLimit: null, vars: { UPLOAD_LIMITER: "misconfigured" }, logs: true });
+  try {
+    const { token, userId } = await ctx.seedSession();
+    for (let i = 0; i < LIMIT + 1; i++) expectStatus(await counted(ctx, token), 400, "missing-param");
+    const failures = ctx.logs.map((l) => l.message).filter((m) => m.includes('"event":"rate-limiter-failed"'));
+    assert.equal(failures.length, LIMIT + 1);
+    assert.equal(JSON.parse(failures[0]).user_id, userId);
   } finally {
     await ctx.dispose();
   }
