@@ -32,10 +32,6 @@ pub struct Limits {
     pub upload_timeout_ms: u64,
     pub max_redirects: u32,
     pub allow_private: bool,
-    /// Finishing the R2 write and the D1 update once the last byte has arrived.
-    pub store_timeout_ms: u64,
-    /// A direct upload's whole body (API.md §7).
-    pub upload_timeout_ms: u64,
 }
 
 impl Default for Limits {
@@ -49,8 +45,6 @@ impl Default for Limits {
             upload_timeout_ms: 60_000,
             max_redirects: 3,
             allow_private: false,
-            store_timeout_ms: 10_000,
-            upload_timeout_ms: 60_000,
         }
     }
 }
@@ -90,8 +84,6 @@ impl Limits {
             upload_timeout_ms: number(&var, "UPLOAD_TIMEOUT_MS", d.upload_timeout_ms, UPLOAD_TIMEOUT_MS)?,
             max_redirects: number(&var, "MAX_REDIRECTS", d.max_redirects, MAX_REDIRECTS)?,
             allow_private: var("FETCH_ALLOW_PRIVATE").is_some_and(|v| v.trim() == "true"),
-            store_timeout_ms: number(&var, "STORE_TIMEOUT_MS", d.store_timeout_ms)?,
-            upload_timeout_ms: number(&var, "UPLOAD_TIMEOUT_MS", d.upload_timeout_ms)?,
         })
     }
 }

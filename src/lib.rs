@@ -1,8 +1,9 @@
 //! A Cloudflare Worker serving `PUT /api/v1/list_items/upload_image` (see API.md).
 //!
 //! Pure core (no `worker` types, tested natively): `api`, `auth::session`, `config`,
-//! `fetch::destination`, `image`, `ingest`, `list_item`, `router`.
-//! Thin edge: `edge`, `auth::kv_store`, `fetch::remote`, `streams`, `transfer`, `store`, `routes`, and this file.
+//! `fetch::destination`, `image`, `ingest`, `list_item`, `router`, `sweep::{plan, walk}`.
+//! Thin edge: `edge`, `auth::kv_store`, `fetch::remote`, `rate_limit`, `streams`, `sweep::cloudflare`,
+//! `transfer`, `store`, `routes`, and this file.
 
 pub mod api;
 pub mod auth;
@@ -14,13 +15,15 @@ pub mod fetch;
 pub mod image;
 pub mod ingest;
 pub mod list_item;
+pub mod rate_limit;
 pub mod router;
 pub mod routes;
 pub mod store;
 pub mod streams;
+pub mod sweep;
 pub mod transfer;
 
-use worker::{event, Context, Env, Headers, Request, Response};
+use worker::{event, Context, Env, Headers, Request, Response, ScheduleContext, ScheduledEvent};
 
 use api::envelope::Envelope;
 use api::failure::Failure;
@@ -65,6 +68,13 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Respo
     response
 }
 
+/// The hourly Cron Trigger: the sweep of orphaned images (API.md §8).
+#[event(scheduled)]
+async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    console_error_panic_hook::set_once();
+    sweep::sweep(&env, event.schedule()).await;
+}
+
 /// Step 1 of §3 (route, then the deployment switch), then the route's own handler.
 async fn dispatch(req: &mut Request, env: &Env, ctx: &Context, log: &mut RequestLog) -> Result<Reply, Failure> {
     let demo_page = match var(env, "DEMO_PAGE") {
@@ -104,6 +114,9 @@ fn envelope_response(envelope: &Envelope) -> worker::Result<Response> {
     let headers = Headers::new();
     headers.set("Content-Type", "application/json; charset=utf-8")?;
     headers.set("Cache-Control", "no-store")?;
+    if let Some(seconds) = envelope.retry_after {
+        headers.set("Retry-After", &seconds.to_string())?;
+    }
     Ok(Response::from_bytes(envelope.to_bytes())?.with_status(envelope.http_code()).with_headers(headers))
 }
 

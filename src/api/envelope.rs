@@ -13,6 +13,9 @@ pub struct Envelope {
     pub data: Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session: Option<Value>,
+    /// Seconds for a `Retry-After` header (not part of the body).
+    #[serde(skip)]
+    pub retry_after: Option<u32>,
 }
 
 fn status_string<S: serde::Serializer>(status: &Status, s: S) -> Result<S::Ok, S::Error> {
@@ -26,6 +29,7 @@ impl Envelope {
             message: Status::ActionSuccessful.default_message().to_string(),
             data,
             session: Some(session),
+            retry_after: None,
         }
     }
 
@@ -35,6 +39,7 @@ impl Envelope {
             message: failure.message(),
             data: failure.data(),
             session: failure.session().cloned(),
+            retry_after: failure.retry_after(),
         }
     }
 
@@ -66,5 +71,14 @@ mod tests {
         let body: Value = serde_json::from_slice(&Envelope::failure(&failure).to_bytes()).unwrap();
         assert_eq!(body["session"], json!({"id": 7}));
         assert_eq!(Envelope::failure(&failure).http_code(), 401);
+    }
+
+    #[test]
+    fn rate_limited_carries_retry_after_outside_the_body() {
+        let envelope = Envelope::failure(&Failure::RateLimited { user_id: 12 });
+        assert_eq!((envelope.http_code(), envelope.retry_after), (429, Some(60)));
+        let body: Value = serde_json::from_slice(&envelope.to_bytes()).unwrap();
+        assert_eq!(body, json!({"status": "rate-limited", "message": "Too many uploads; try again in a minute.", "data": {"retry_after": 60}}));
+        assert_eq!(Envelope::failure(&Failure::SessionExpired { user_id: 12 }).retry_after, None);
     }
 }

@@ -5,6 +5,9 @@ use serde_json::{json, Value};
 
 use super::status::Status;
 
+/// `Retry-After` of `rate-limited`: the rate limiter's period (`period = 60` in wrangler.toml).
+pub const RATE_LIMIT_RETRY_AFTER_S: u32 = 60;
+
 /// Why a fetched URL did not yield a storable image (`invalid-url`, API.md §5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UrlFailure {
@@ -65,6 +68,8 @@ pub enum Failure {
     NoParamsDecoded,
     InvalidToken(&'static str),
     SessionExpired { user_id: i64 },
+    /// The user passed the per-user upload rate limit (API.md §3 step 5b).
+    RateLimited { user_id: i64 },
     /// The session view is still returned so the client can register.
     ClientRequired { session: Value, user_id: i64 },
     MissingParams(Vec<&'static str>),
@@ -89,6 +94,7 @@ impl Failure {
             Failure::InvalidToken(_) => Status::InvalidToken,
             Failure::SessionExpired { .. } => Status::SessionExpired,
             Failure::ClientRequired { .. } => Status::ClientRequired,
+            Failure::RateLimited { .. } => Status::RateLimited,
             Failure::MissingParams(_) => Status::MissingParam,
             Failure::InvalidParam { .. } => Status::InvalidParam,
             Failure::InvalidUrl(_) => Status::InvalidUrl,
@@ -118,6 +124,8 @@ impl Failure {
             }
             Failure::InvalidUrl(reason) => json!({ "reason": reason.reason() }),
             Failure::ImageNotFound => json!({ "reason": "not-found" }),
+            // Also in the body: a browser cannot read `Retry-After` on a cross-origin answer.
+            Failure::RateLimited { .. } => json!({ "retry_after": RATE_LIMIT_RETRY_AFTER_S }),
             _ => json!({}),
         }
     }
@@ -127,6 +135,11 @@ impl Failure {
             Failure::ClientRequired { session, .. } => Some(session),
             _ => None,
         }
+    }
+
+    /// Seconds for the `Retry-After` header, where the client should wait before trying again.
+    pub fn retry_after(&self) -> Option<u32> {
+        matches!(self, Failure::RateLimited { .. }).then_some(RATE_LIMIT_RETRY_AFTER_S)
     }
 
     /// A short machine-readable reason for the request log (never the client's secrets).
@@ -146,7 +159,9 @@ impl Failure {
     /// The user a failure happened to, when the session was read before it.
     pub fn user_id(&self) -> Option<i64> {
         match self {
-            Failure::SessionExpired { user_id } | Failure::ClientRequired { user_id, .. } => Some(*user_id),
+            Failure::SessionExpired { user_id }
+            | Failure::ClientRequired { user_id, .. }
+            | Failure::RateLimited { user_id } => Some(*user_id),
             _ => None,
         }
     }
@@ -172,6 +187,7 @@ mod tests {
             json!({"param": "id", "reason": "not-found"})
         );
         assert_eq!(Failure::InvalidUrl(UrlFailure::TooLarge).data(), json!({"reason": "too-large"}));
+        assert_eq!(Failure::RateLimited { user_id: 12 }.data(), json!({"retry_after": 60}));
         assert_eq!(
             Failure::InvalidUrl(UrlFailure::UpstreamStatus(404)).data(),
             json!({"reason": "upstream-status", "upstream_status": 404})

@@ -19,6 +19,8 @@ pub enum Status {
     RouteNotFound,
     IdentifyRequestError,
     ServiceNotFound,
+    /// Not in the platform's catalog: added by API.md §3 step 5b.
+    RateLimited,
 }
 
 impl Status {
@@ -39,6 +41,7 @@ impl Status {
             Status::RouteNotFound => "route-not-found",
             Status::IdentifyRequestError => "identify-request-error",
             Status::ServiceNotFound => "service-not-found",
+            Status::RateLimited => "rate-limited",
         }
     }
 
@@ -54,6 +57,7 @@ impl Status {
             Status::InvalidToken | Status::SessionExpired | Status::ClientRequired => 401,
             Status::RouteNotFound => 404,
             Status::ApplicationCrash | Status::RouteNonExistent | Status::IdentifyRequestError => 500,
+            Status::RateLimited => 429,
             Status::ServiceNotFound => 503,
         }
     }
@@ -77,6 +81,7 @@ impl Status {
             Status::RouteNotFound => "This route is not enabled in this deployment.",
             Status::IdentifyRequestError => "An internal error occurred before the route was identified.",
             Status::ServiceNotFound => "A service this route needs is not configured in this deployment.",
+            Status::RateLimited => "Too many uploads; try again in a minute.",
         }
     }
 }
@@ -103,6 +108,7 @@ mod tests {
             (Status::RouteNotFound, "route-not-found", 404),
             (Status::IdentifyRequestError, "identify-request-error", 500),
             (Status::ServiceNotFound, "service-not-found", 503),
+            (Status::RateLimited, "rate-limited", 429),
         ];
         for (status, name, code) in table {
             assert_eq!(status.as_str(), name);

@@ -55,6 +55,8 @@ pub async fn upload_image(req: &mut Request, env: &Env, ctx: &Context, log: &mut
     let token = raw.token(authorization.as_deref())?;
     let auth = authenticate(&sessions, ctx, token, now()).await?;
     log.user_id = Some(auth.session.user_id);
+    // 5b. Every request that passes the session check counts, whatever happens next.
+    crate::rate_limit::count_upload(env, auth.session.user_id).await?;
 
     // 6. Params.
     raw.normalize_image_url(ascii_url);

@@ -203,9 +203,11 @@ function migrationStatements() {
  *   kv / d1 / r2: false to leave that binding out
  *   logs: true to collect the worker's console output in `ctx.logs` ([{timestamp, level, message}])
  *         instead of printing it
+ *   uploadLimit: uploads per user per 60 s of the rate limiter UPLOAD_LIMITER (API.md §3 step 5b);
+ *         the default is so high that no other test meets it; null leaves the binding out
  * `ctx.url` is the worker's real HTTP address on loopback (for a browser).
  */
-export async function startWorker({ vars = {}, kv = true, d1 = true, r2 = true, logs = false } = {}) {
+export async function startWorker({ vars = {}, kv = true, d1 = true, r2 = true, logs = false, uploadLimit = 1_000_000 } = {}) {
   if (!buildExists()) throw new Error(`${SCRIPT_PATH} is missing: build the worker first`);
   const origin = new Origin();
   const logLines = [];
@@ -223,6 +225,7 @@ export async function startWorker({ vars = {}, kv = true, d1 = true, r2 = true, 
     kvNamespaces: kv ? ["SESSIONS"] : [],
     d1Databases: d1 ? ["DB"] : [],
     r2Buckets: r2 ? ["IMAGES"] : [],
+    ratelimits: uploadLimit === null ? {} : { UPLOAD_LIMITER: { simple: { limit: uploadLimit, period: 60 } } },
     bindings: { ...vars },
     outboundService: { node: origin.node },
     ...(logs ? { handleStructuredLogs: (entry) => void logLines.push(entry) } : {}),
