@@ -4,7 +4,7 @@
 pub const ALLOW_METHODS: &str = "PUT, OPTIONS";
 pub const ALLOW_HEADERS: &str = "Content-Type, Authorization, X-Request-Id";
 pub const MAX_AGE_SECONDS: &str = "86400";
-pub const EXPOSE_HEADERS: &str = "X-Request-Id";
+pub const EXPOSE_HEADERS: &str = "X-Request-Id, Retry-After";
 
 /// The request's `Origin` if it is listed exactly (scheme, host and port) in `allowed`.
 pub fn allowed_origin<'a>(origin: Option<&'a str>, allowed: &str) -> Option<&'a str> {

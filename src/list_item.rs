@@ -28,13 +28,16 @@ pub struct ImageFields {
     pub height: u32,
     pub bytes: u64,
     pub sha256: String,
+    /// The fetched URL (`image_source_url`); `None` for a direct upload.
+    pub source_url: Option<String>,
 }
 
 impl ImageFields {
-    pub fn new(image: &AcceptedImage, key: String, url: String) -> Self {
+    pub fn new(image: &AcceptedImage, key: String, url: String, source_url: Option<String>) -> Self {
         ImageFields {
             url,
             key,
+            source_url,
             content_type: image.info.format.content_type(),
             width: image.info.width,
             height: image.info.height,

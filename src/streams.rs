@@ -80,6 +80,11 @@ impl PieceReader {
     pub fn cancel(&self) {
         let _ = self.reader.cancel();
     }
+
+    /// A handle that stops the stream from elsewhere (a deadline) while a read is pending.
+    pub fn stopper(&self) -> PieceReader {
+        PieceReader { reader: self.reader.clone().unchecked_into(), piece: self.piece }
+    }
 }
 
 /// Writes JS byte arrays to a `WritableStream`; each write waits for the previous one, so

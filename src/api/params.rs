@@ -8,12 +8,24 @@ use crate::fetch::destination::{may_hold_non_ascii_host, parse_image_url};
 
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// `application/json`, case-insensitive, parameters (e.g. `charset`) allowed.
-pub fn is_json_content_type(header: Option<&str>) -> bool {
-    header
-        .and_then(|value| value.split(';').next())
-        .map(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
-        .unwrap_or(false)
+/// What the request's body is (step 3 of §3), from its `Content-Type` (case-insensitive,
+/// parameters such as `charset` allowed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    /// `application/json`: the params; the image comes from `image_url`.
+    Params,
+    /// `image/png`, `image/jpeg`, `application/octet-stream`: the image itself (API.md §7).
+    /// The declared type never decides the format: the bytes do.
+    Image,
+}
+
+pub fn body_kind(content_type: Option<&str>) -> Option<BodyKind> {
+    let essence = content_type?.split(';').next()?.trim().to_ascii_lowercase();
+    match essence.as_str() {
+        "application/json" => Some(BodyKind::Params),
+        "image/png" | "image/jpeg" | "application/octet-stream" => Some(BodyKind::Image),
+        _ => None,
+    }
 }
 
 /// Decoded, untyped params: the JSON body object with the query string merged under it.
@@ -43,6 +55,12 @@ pub fn decode(body: &[u8], query: impl IntoIterator<Item = (String, String)>) ->
         return Err(Failure::NoParamsDecoded);
     }
     Ok(RawParams(params))
+}
+
+/// A direct upload's params: the query string alone (its body is the image, and counts as a
+/// param, so `no-params-decoded` never applies).
+pub fn query_params(query: impl IntoIterator<Item = (String, String)>) -> RawParams {
+    RawParams(query.into_iter().map(|(key, value)| (key, Value::String(value))).collect())
 }
 
 const MIN_TOKEN_LEN: usize = 16;
@@ -117,8 +135,38 @@ fn is_absent(value: Option<&Value>) -> bool {
 
 /// Step 6 of §3: all missing required params first, then the first invalid one.
 pub fn parse_upload(raw: &RawParams) -> Result<UploadParams, Failure> {
+    let (id, application) = parse_common(raw, &[("image_url", is_absent(raw.get("image_url")))])?;
+    let image_url = match raw.get("image_url") {
+        Some(Value::String(url)) => parse_image_url(url)
+            .map_err(|problem| Failure::InvalidParam { param: "image_url", reason: problem.reason() })?,
+        _ => return Err(Failure::InvalidParam { param: "image_url", reason: "not-a-string" }),
+    };
+    Ok(UploadParams { id, image_url, application })
+}
+
+/// The typed params of a direct upload (API.md §7): the image is the body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DirectUploadParams {
+    pub id: i64,
+    pub application: Option<Application>,
+}
+
+/// Step 6 for a direct upload: an empty body is the missing param `image`; an `image_url`
+/// beside a body is a conflict (which of the two images would be meant?).
+pub fn parse_direct_upload(raw: &RawParams, body_is_empty: bool) -> Result<DirectUploadParams, Failure> {
+    let (id, application) = parse_common(raw, &[("image", body_is_empty)])?;
+    if !is_absent(raw.get("image_url")) {
+        return Err(Failure::InvalidParam { param: "image_url", reason: "conflicts-with-body" });
+    }
+    Ok(DirectUploadParams { id, application })
+}
+
+/// The params both kinds share, after listing every missing one (`id`, then `image_source`
+/// with whether it is missing).
+fn parse_common(raw: &RawParams, image_source: &[(&'static str, bool)]) -> Result<(i64, Option<Application>), Failure> {
+    let id_missing = ("id", is_absent(raw.get("id")));
     let missing: Vec<&'static str> =
-        ["id", "image_url"].into_iter().filter(|name| is_absent(raw.get(name))).collect();
+        std::iter::once(&id_missing).chain(image_source).filter(|(_, missing)| *missing).map(|(name, _)| *name).collect();
     if !missing.is_empty() {
         return Err(Failure::MissingParams(missing));
     }
@@ -126,12 +174,7 @@ pub fn parse_upload(raw: &RawParams) -> Result<UploadParams, Failure> {
     parse_view("session_view", raw.get("session_view"))?;
     let id = parse_id(raw.get("id"))?;
     parse_view("view", raw.get("view"))?;
-    let image_url = match raw.get("image_url") {
-        Some(Value::String(url)) => parse_image_url(url)
-            .map_err(|problem| Failure::InvalidParam { param: "image_url", reason: problem.reason() })?,
-        _ => return Err(Failure::InvalidParam { param: "image_url", reason: "not-a-string" }),
-    };
-    Ok(UploadParams { id, image_url, application })
+    Ok((id, application))
 }
 
 /// The largest id: 2^53 - 1, the largest integer every JSON client (JavaScript's numbers
@@ -187,11 +230,40 @@ mod tests {
 
     #[test]
     fn content_type() {
-        assert!(is_json_content_type(Some("application/json")));
-        assert!(is_json_content_type(Some("Application/JSON; charset=utf-8")));
-        assert!(!is_json_content_type(Some("text/plain")));
-        assert!(!is_json_content_type(Some("application/jsonx")));
-        assert!(!is_json_content_type(None));
+        assert_eq!(body_kind(Some("application/json")), Some(BodyKind::Params));
+        assert_eq!(body_kind(Some("Application/JSON; charset=utf-8")), Some(BodyKind::Params));
+        for image in ["image/png", "IMAGE/JPEG", "application/octet-stream", "image/jpeg; foo=bar"] {
+            assert_eq!(body_kind(Some(image)), Some(BodyKind::Image), "{image}");
+        }
+        for other in ["text/plain", "application/jsonx", "image/gif", "image/webp", "multipart/form-data", ""] {
+            assert_eq!(body_kind(Some(other)), None, "{other}");
+        }
+        assert_eq!(body_kind(None), None);
+    }
+
+    #[test]
+    fn direct_upload_params() {
+        let query = |pairs: &[(&str, &str)]| query_params(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        assert_eq!(parse_direct_upload(&query(&[("id", "12")]), false), Ok(DirectUploadParams { id: 12, application: None }));
+        assert_eq!(parse_direct_upload(&query(&[]), true), Err(Failure::MissingParams(vec!["id", "image"])));
+        assert_eq!(parse_direct_upload(&query(&[("id", "12")]), true), Err(Failure::MissingParams(vec!["image"])));
+        // An image_url with an empty body: a direct upload with no image.
+        assert_eq!(parse_direct_upload(&query(&[("id", "12"), ("image_url", "https://a.example/x.png")]), true), Err(Failure::MissingParams(vec!["image"])));
+        assert_eq!(
+            parse_direct_upload(&query(&[("id", "12"), ("image_url", "https://a.example/x.png")]), false),
+            Err(Failure::InvalidParam { param: "image_url", reason: "conflicts-with-body" })
+        );
+        assert_eq!(parse_direct_upload(&query(&[("id", "12"), ("image_url", "")]), false).map(|p| p.id), Ok(12));
+        assert_eq!(
+            parse_direct_upload(&query(&[("id", "x"), ("image_url", "https://a.example/x.png")]), false),
+            Err(Failure::InvalidParam { param: "id", reason: "not-an-integer" }),
+            "params in the table's order"
+        );
+        assert_eq!(
+            parse_direct_upload(&query(&[("id", "12"), ("view", "full")]), false),
+            Err(Failure::InvalidParam { param: "view", reason: "unsupported-value" })
+        );
+        assert_eq!(query(&[("token", "t")]).token(None), Err(Failure::InvalidToken("malformed token")));
     }
 
     #[test]

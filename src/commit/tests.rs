@@ -175,6 +175,7 @@ fn fields() -> ImageFields {
         height: 1,
         bytes: 10,
         sha256: "00".into(),
+        source_url: None,
     }
 }
 

@@ -3,6 +3,7 @@
 
 use std::cell::Cell;
 use std::collections::HashMap;
+use std::future::Future;
 use std::pin::pin;
 use std::rc::Rc;
 use std::time::Duration;
@@ -10,12 +11,13 @@ use std::time::Duration;
 use futures_channel::oneshot;
 use futures_util::future::{select, Either};
 use url::Url;
+use worker::web_sys::ReadableStream;
 use worker::{AbortController, Context, Delay, Env, Request, ResponseBody};
 
 use crate::api::envelope::Envelope;
 use crate::api::failure::Failure;
 use crate::api::log::RequestLog;
-use crate::api::params::{decode, is_json_content_type, parse_upload};
+use crate::api::params::{body_kind, decode, parse_direct_upload, parse_upload, query_params, BodyKind};
 use crate::auth::kv_store::authenticate;
 use crate::config::Limits;
 use crate::api::failure::UrlFailure;
@@ -39,17 +41,23 @@ pub async fn upload_image(req: &mut Request, env: &Env, ctx: &Context, log: &mut
     let items = ListItems(env.d1("DB").map_err(|_| Failure::ServiceNotFound("DB"))?);
     let images = ImageBucket(env.bucket("IMAGES").map_err(|_| Failure::ServiceNotFound("IMAGES"))?);
 
-    // 3. Content type.
-    let header = |name: &str| req.headers().get(name).ok().flatten();
-    if !is_json_content_type(header("content-type").as_deref()) {
-        return Err(Failure::InvalidContentType);
-    }
+    // 3. Content type: JSON params, or the image itself (a direct upload, API.md §7).
+    let headers = req.headers().clone();
+    let header = |name: &str| headers.get(name).ok().flatten();
+    let kind = body_kind(header("content-type").as_deref()).ok_or(Failure::InvalidContentType)?;
     let authorization = header("authorization");
 
-    // 4. Decode the body, query merged in.
+    // 4. Decode the params: the JSON body with the query merged in, or for a direct upload the
+    // query alone (its body is not read before the session is known).
     let url = req.url().map_err(|e| Failure::Crash(format!("request URL: {e}")))?;
-    let body = read_capped_body(req).await.map_err(|_| Failure::InvalidEncodedParams("body could not be read"))?;
-    let mut raw = decode(&body, url.query_pairs().into_owned())?;
+    let query = url.query_pairs().into_owned();
+    let mut raw = match kind {
+        BodyKind::Params => {
+            let body = read_capped_body(req).await.map_err(|_| Failure::InvalidEncodedParams("body could not be read"))?;
+            decode(&body, query)?
+        }
+        BodyKind::Image => query_params(query),
+    };
 
     // 5. Session.
     let token = raw.token(authorization.as_deref())?;
@@ -59,14 +67,26 @@ pub async fn upload_image(req: &mut Request, env: &Env, ctx: &Context, log: &mut
     crate::rate_limit::count_upload(env, auth.session.user_id).await?;
 
     // 6. Params.
-    raw.normalize_image_url(ascii_url);
-    let params = parse_upload(&raw)?;
-    log.list_item_id = Some(params.id);
+    let (id, source) = match kind {
+        BodyKind::Params => {
+            raw.normalize_image_url(ascii_url);
+            let params = parse_upload(&raw)?;
+            (params.id, ImageSource::Url(params.image_url))
+        }
+        BodyKind::Image => {
+            let announced = header("content-length").and_then(|length| length.trim().parse::<u64>().ok());
+            let stream = req.inner().body().filter(|_| announced != Some(0));
+            let params = parse_direct_upload(&raw, stream.is_none())?;
+            let stream = stream.ok_or_else(|| Failure::MissingParams(vec!["image"]))?;
+            (params.id, ImageSource::Body { stream, announced })
+        }
+    };
+    log.list_item_id = Some(id);
 
     // 7. The list item exists.
-    let item = items.find(params.id).await.map_err(Failure::Crash)?.ok_or_else(not_found)?;
+    let item = items.find(id).await.map_err(Failure::Crash)?.ok_or_else(not_found)?;
 
-    // 8. Fetch and validate the image, 9. store it and point the record at it. Under
+    // 8. Receive and validate the image, 9. store it and point the record at it. Under
     // ctx.wait_until: a client hanging up cannot cut this between the R2 write and the D1
     // update; the answer comes back as soon as it is known, the cleanup may go on after it.
     let limits = Limits::from_vars(|name| scalar_var(env, name)).map_err(Failure::Crash)?;
@@ -74,8 +94,8 @@ pub async fn upload_image(req: &mut Request, env: &Env, ctx: &Context, log: &mut
         items,
         images,
         limits,
-        id: params.id,
-        image_url: params.image_url,
+        id,
+        source,
         user_id: auth.session.user_id,
         public_origin: url.origin().ascii_serialization(),
         item,
@@ -93,13 +113,42 @@ pub async fn upload_image(req: &mut Request, env: &Env, ctx: &Context, log: &mut
     Ok(Envelope::success(item_view(&updated?), auth.view))
 }
 
+/// Where the image comes from.
+enum ImageSource {
+    /// Fetched from the origin, under `FETCH_TIMEOUT_MS`.
+    Url(Url),
+    /// The request's own body (API.md §7), under `UPLOAD_TIMEOUT_MS`.
+    Body { stream: ReadableStream, announced: Option<u64> },
+}
+
+impl ImageSource {
+    /// The §4 custom metadata besides the item and the user.
+    fn metadata(&self) -> (&'static str, String) {
+        match self {
+            ImageSource::Url(url) => ("source_url", url.to_string()),
+            ImageSource::Body { .. } => ("upload", "direct".to_string()),
+        }
+    }
+
+    /// How a body that is not a storable image is answered.
+    fn rejected(&self, failure: UrlFailure) -> Failure {
+        match (self, failure) {
+            (ImageSource::Url(_), failure) => Failure::InvalidUrl(failure),
+            (ImageSource::Body { .. }, UrlFailure::Empty) => Failure::MissingParams(vec!["image"]),
+            // A client body that breaks off is a truncated image.
+            (ImageSource::Body { .. }, UrlFailure::Unreachable) => Failure::InvalidParam { param: "image", reason: "corrupt" },
+            (ImageSource::Body { .. }, failure) => Failure::InvalidParam { param: "image", reason: failure.reason() },
+        }
+    }
+}
+
 /// Steps 8 and 9, owning everything they touch so they can outlive the client's connection.
 struct StoreJob {
     items: ListItems,
     images: ImageBucket,
     limits: Limits,
     id: i64,
-    image_url: Url,
+    source: ImageSource,
     user_id: i64,
     public_origin: String,
     item: Row,
@@ -158,26 +207,32 @@ impl StoreJob {
             Ok(random) => random,
             Err(e) => return reply.send(Err(Failure::Crash(e))),
         };
+        let (source_name, source_value) = self.source.metadata();
         let spec = |format: ImageFormat| ObjectSpec {
             key: object_key(self.id, &random, format),
             content_type: format.content_type(),
             metadata: HashMap::from([
-                ("source_url".to_string(), self.image_url.to_string()),
+                (source_name.to_string(), source_value.clone()),
                 ("list_item_id".to_string(), self.id.to_string()),
                 ("user_id".to_string(), self.user_id.to_string()),
             ]),
         };
         let started = now_ms();
-        let received = self.fetch(spec, &reply).await;
+        let received = self.receive(spec, &reply).await;
         self.report.fetch_validate_ms.set(Some(now_ms() - started));
         let received = match received {
             Ok(received) => received,
-            Err(TransferError::Rejected(failure)) => return reply.send(Err(Failure::InvalidUrl(failure))),
+            Err(TransferError::Rejected(failure)) => return reply.send(Err(self.source.rejected(failure))),
             Err(TransferError::Store(detail)) => return reply.send(Err(Failure::Crash(detail))),
         };
         self.report.bytes.set(Some(received.image.bytes));
         self.report.streamed.set(Some(received.write.streamed()));
-        let fields = ImageFields::new(&received.image, received.key.clone(), format!("{}{}", self.public_origin, image_path(&received.key)));
+        let public_url = format!("{}{}", self.public_origin, image_path(&received.key));
+        let source_url = match &self.source {
+            ImageSource::Url(url) => Some(url.to_string()),
+            ImageSource::Body { .. } => None,
+        };
+        let fields = ImageFields::new(&received.image, received.key.clone(), public_url, source_url);
         let object = NewObject { key: received.key, write: Timed { inner: received.write, ms: &self.report.r2_ms } };
         let items = Timed { inner: &self.items, ms: &self.report.d1_ms };
         let log = |event: serde_json::Value| worker::console_error!("{event}");
@@ -186,32 +241,59 @@ impl StoreJob {
         commit(target, object, self.id, self.item.clone(), &fields, deadline, &reply).await;
     }
 
-    /// Step 8 under `FETCH_TIMEOUT_MS`: every byte received, proven and written but the last.
-    async fn fetch(&self, spec: impl Fn(ImageFormat) -> ObjectSpec, reply: &Reply) -> Result<Received, TransferError> {
-        let controller = AbortController::default();
-        let signal = controller.signal();
+    /// Step 8: every byte received, proven and written but the last, within the source's
+    /// deadline.
+    async fn receive(&self, spec: impl Fn(ImageFormat) -> ObjectSpec, reply: &Reply) -> Result<Received, TransferError> {
         let waiting = Waiting::default();
-        let work = pin!(async {
-            let response = open(&self.image_url, &self.limits, &signal).await?;
-            let announced = announced_length(&response);
-            let ResponseBody::Stream(stream) = response.body() else { return Err(UrlFailure::Empty.into()) };
-            let reader = PieceReader::new(&stream, PIECE).map_err(TransferError::Store)?;
-            receive(Body { reader, announced }, self.limits, &self.images, spec, &waiting).await
-        });
-        let deadline = Delay::from(Duration::from_millis(self.limits.fetch_timeout_ms));
+        match &self.source {
+            ImageSource::Url(url) => {
+                let controller = AbortController::default();
+                let signal = controller.signal();
+                let work = async {
+                    let response = open(url, &self.limits, &signal).await?;
+                    let announced = announced_length(&response);
+                    let ResponseBody::Stream(stream) = response.body() else { return Err(UrlFailure::Empty.into()) };
+                    let reader = PieceReader::new(&stream, PIECE).map_err(TransferError::Store)?;
+                    receive(Body { reader, announced }, self.limits, &self.images, spec, &waiting).await
+                };
+                // Cancelling the origin request makes the pipeline fail at its next read.
+                self.within(work, self.limits.fetch_timeout_ms, || controller.abort(), &waiting, reply).await
+            }
+            ImageSource::Body { stream, announced } => {
+                let reader = PieceReader::new(stream, PIECE).map_err(TransferError::Store)?;
+                let stop = reader.stopper();
+                let work = receive(Body { reader, announced: *announced }, self.limits, &self.images, spec, &waiting);
+                self.within(work, self.limits.upload_timeout_ms, move || stop.cancel(), &waiting, reply).await
+            }
+        }
+    }
+
+    /// Runs `work` until `timeout_ms`; then `stop`s its body, which makes it end and abort
+    /// its write. A storage call in flight is let finish first (no write is left in
+    /// progress), for at most STORE_TIMEOUT_MS before the client hears.
+    async fn within(
+        &self,
+        work: impl Future<Output = Result<Received, TransferError>>,
+        timeout_ms: u64,
+        stop: impl FnOnce(),
+        waiting: &Waiting,
+        reply: &Reply,
+    ) -> Result<Received, TransferError> {
+        let work = pin!(work);
+        let deadline = Delay::from(Duration::from_millis(timeout_ms));
         let (work, late) = match select(work, deadline).await {
             Either::Left((received, _)) => return received,
             Either::Right(((), work)) => (work, if waiting.on_storage() { storage_timeout() } else { Failure::InvalidUrl(UrlFailure::Timeout) }),
         };
-        // Cancel the origin request: the pipeline fails at its next read and aborts its write.
-        // A storage call in flight is let finish first (no write is left in progress), for
-        // at most STORE_TIMEOUT_MS before the client hears.
-        controller.abort();
+        stop();
         let store_deadline = Delay::from(Duration::from_millis(self.limits.store_timeout_ms));
         let wound_down = match select(work, store_deadline).await {
             Either::Left((wound_down, _)) => wound_down,
             Either::Right(((), work)) => {
-                reply.send(Err(late.clone()));
+                reply.send(Err(match &late {
+                    Failure::InvalidUrl(failure) => self.source.rejected(*failure),
+                    other => other.clone(),
+                }));
                 work.await
             }
         };

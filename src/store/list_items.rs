@@ -34,7 +34,7 @@ impl ListItems {
             .prepare(
                 "UPDATE list_items SET image_url = ?1, image_key = ?2, image_content_type = ?3, \
                  image_width = ?4, image_height = ?5, image_bytes = ?6, image_sha256 = ?7, \
-                 updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') \
+                 image_source_url = ?10, updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') \
                  WHERE id = ?8 AND image_key IS ?9 RETURNING *",
             )
             .bind(&[
@@ -47,6 +47,7 @@ impl ListItems {
                 JsValue::from_str(&image.sha256),
                 id_arg(id),
                 expected,
+                image.source_url.as_deref().map(JsValue::from_str).unwrap_or(JsValue::NULL),
             ])
             .map_err(|e| format!("D1 bind failed: {e}"))?
             .first::<Row>(None)

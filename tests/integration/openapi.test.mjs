@@ -130,6 +130,15 @@ describe("openapi.yaml: the document", () => {
     for (const code of [200, 400, 401, 404, 500, 503]) assert.ok(byCode.has(code), `HTTP ${code} documented`);
   });
 
+  /** A direct upload's body fails with the §5 reasons that apply to bytes (API.md §7). */
+  function directUploadReasons(urlReasons) {
+    const route = src("routes/upload_image.rs");
+    assert.match(route, /param: "image", reason: failure\.reason\(\)/, "body failures reuse UrlFailure::reason()");
+    const bodyReasons = ["too-large", "unsupported-type", "corrupt", "too-many-pixels", "timeout"];
+    for (const r of bodyReasons) assert.ok(urlReasons.includes(r), `${r} is a UrlFailure reason`);
+    return bodyReasons;
+  }
+
   test("every data.reason of src/api/failure.rs (and the param reasons) is in the document", () => {
     const failure = src("api/failure.rs");
     const urlReasons = [...failure.matchAll(/UrlFailure::\w+(?:\(_\))? => "([a-z-]+)"/g)].map((m) => m[1]);
@@ -146,6 +155,7 @@ describe("openapi.yaml: the document", () => {
       ...[...params.matchAll(/invalid\((?:if [^{]*\{ )?"([a-z-]+)"(?: \} else \{ "([a-z-]+)" \})?\)/g)].flatMap((m) => [m[1], m[2]]).filter(Boolean),
       ...[...src("fetch/destination.rs").matchAll(/UrlProblem::\w+ => "([a-z-]+)"/g)].map((m) => m[1]),
       "not-found",
+      ...directUploadReasons(urlReasons),
     ]);
     for (const r of ["not-an-integer", "out-of-range", "not-a-string", "unsupported-value", "too-long", "not-absolute-url", "unsupported-scheme", "credentials"]) {
       assert.ok(paramReasons.has(r), `${r} parsed from the source`);

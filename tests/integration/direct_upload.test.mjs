@@ -1,0 +1,207 @@
+// Direct upload (API.md §7): the request body is the image. Same route, checks, validation,
+// single write and answer as an image fetched by URL; params from the query string.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import {
+  assertNothingStored, assertStored, buildPng, expectStatus, fixture, pngChunks, serve, startWorker, toResult,
+} from "../support/harness.mjs";
+
+const PNG = fixture("sample.png");
+const JPG = fixture("sample.jpg");
+const MiB = 1024 * 1024;
+
+/** A valid 64x48 PNG of about `size` bytes (a private ancillary chunk pads it). */
+function bigPng(size) {
+  const [ihdr, ...rest] = pngChunks(PNG);
+  return buildPng([ihdr, { type: "zzZz", data: Buffer.alloc(size, 7) }, ...rest]);
+}
+
+/** A request body the client streams (no Content-Length): `chunks`, then end unless `hang`. */
+function streamed(chunks, { hang = false } = {}) {
+  let i = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (i < chunks.length) controller.enqueue(new Uint8Array(chunks[i++]));
+      else if (!hang) controller.close();
+    },
+  });
+}
+
+function split(buf, size) {
+  const out = [];
+  for (let off = 0; off < buf.length; off += size) out.push(buf.subarray(off, off + size));
+  return out;
+}
+
+describe("direct upload", () => {
+  let ctx;
+  before(async () => {
+    ctx = await startWorker({ vars: { UPLOAD_TIMEOUT_MS: "1500" } });
+  });
+  after(() => ctx?.dispose());
+
+  /** PUTs `body` as a direct upload for a fresh session and item. */
+  async function upload(body, { contentType = "image/png", query = {}, headers = {}, p } = {}) {
+    p ??= await ctx.prepare();
+    const before = await ctx.getRow(p.id);
+    const r = await ctx.put(body, { contentType, query: { id: p.id, token: p.token, ...query }, headers });
+    return { p, r, before };
+  }
+
+  /** A streamed body goes through Miniflare's dispatchFetch directly (ctx.put buffers). */
+  async function uploadStream(stream, { contentType = "image/png", p } = {}) {
+    p ??= await ctx.prepare();
+    const before = await ctx.getRow(p.id);
+    const url = `https://worker.test/api/v1/list_items/upload_image?id=${p.id}`;
+    const res = await ctx.mf.dispatchFetch(url, {
+      method: "PUT",
+      headers: { "content-type": contentType, authorization: `Bearer ${p.token}` },
+      body: stream,
+      duplex: "half",
+    });
+    return { p, r: await toResult(res), before };
+  }
+
+  async function expectImageRejected({ p, r, before }, reason) {
+    assert.deepEqual(expectStatus(r, 400, "invalid-param").data, { param: "image", reason });
+    await assertNothingStored(ctx, p.id, before);
+  }
+
+  test("PNG: stored byte-identical, metadata upload=direct, no source URL", async () => {
+    const { p, r } = await upload(PNG);
+    await assertStored(ctx, r, { id: p.id, seeded: p, source: PNG, direct: true });
+    assert.equal((await ctx.getRow(p.id)).image_source_url, null);
+  });
+
+  test("JPEG as application/octet-stream, token in Authorization: the bytes decide the type", async () => {
+    const p = await ctx.prepare();
+    const r = await ctx.put(JPG, { contentType: "application/octet-stream", query: { id: p.id }, headers: { authorization: `Bearer ${p.token}` } });
+    await assertStored(ctx, r, { id: p.id, seeded: p, source: JPG, contentType: "image/jpeg", ext: "jpg", direct: true });
+  });
+
+  test("a JPEG declared image/png is stored as the JPEG it is", async () => {
+    const { p, r } = await upload(JPG, { contentType: "image/png" });
+    await assertStored(ctx, r, { id: p.id, seeded: p, source: JPG, contentType: "image/jpeg", ext: "jpg", direct: true });
+  });
+
+  test("7 MiB streamed without Content-Length: one multipart write, byte-identical", async () => {
+    const big = bigPng(7 * MiB);
+    const { p, r } = await uploadStream(streamed(split(big, 300 * 1024)));
+    await assertStored(ctx, r, { id: p.id, seeded: p, source: big, direct: true });
+  });
+
+  test("replacing a fetched image with a direct upload clears the source URL", async () => {
+    const url = "https://img.example.com/direct/first.png";
+    const p = await ctx.prepare({ url, handler: serve(PNG) });
+    expectStatus(await ctx.put({ token: p.token, id: p.id, image_url: url }), 200, "action-successful");
+    assert.equal((await ctx.getRow(p.id)).image_source_url, url);
+    const { r } = await upload(JPG, { p, contentType: "image/jpeg" });
+    await assertStored(ctx, r, { id: p.id, seeded: p, source: JPG, contentType: "image/jpeg", ext: "jpg", direct: true });
+    assert.equal((await ctx.getRow(p.id)).image_source_url, null);
+  });
+
+  for (const [name, bytes, reason] of [
+    ["GIF", fixture("sample.gif"), "unsupported-type"],
+    ["HTML", Buffer.from("<!doctype html><title>x</title>"), "unsupported-type"],
+    ["truncated PNG", PNG.subarray(0, PNG.length - 30), "corrupt"],
+    ["truncated JPEG", JPG.subarray(0, JPG.length >> 1), "corrupt"],
+  ]) {
+    test(`${name}: invalid-param image/${reason}, nothing stored`, async () => {
+      await expectImageRejected(await upload(bytes), reason);
+    });
+  }
+
+  test("a streamed body that breaks off is corrupt, nothing stored", async () => {
+    const big = bigPng(6 * MiB);
+    await expectImageRejected(await uploadStream(streamed(split(big.subarray(0, 5 * MiB + 77), 256 * 1024))), "corrupt");
+  });
+
+  test("a client that stops sending: invalid-param image/timeout after UPLOAD_TIMEOUT_MS, nothing stored", async () => {
+    const big = bigPng(6 * MiB);
+    const started = Date.now();
+    const result = await uploadStream(streamed(split(big.subarray(0, 5 * MiB + 1000), 256 * 1024), { hang: true }));
+    await expectImageRejected(result, "timeout");
+    assert.ok(Date.now() - started >= 1400, "answered at the deadline, not before");
+  });
+
+  test("image_url with a body: invalid-param image_url/conflicts-with-body, body not stored", async () => {
+    const p = await ctx.prepare();
+    const before = await ctx.getRow(p.id);
+    const { r } = await upload(PNG, { p, query: { image_url: "https://img.example.com/x.png" } });
+    const body = expectStatus(r, 400, "invalid-param");
+    assert.deepEqual(body.data, { param: "image_url", reason: "conflicts-with-body" });
+    await assertNothingStored(ctx, p.id, before);
+  });
+
+  test("an empty body is missing-param image, also beside an image_url; all missing params listed", async () => {
+    const p = await ctx.prepare();
+    for (const query of [{}, { image_url: "https://img.example.com/x.png" }]) {
+      const { r } = await upload(Buffer.alloc(0), { p, query });
+      assert.deepEqual(expectStatus(r, 400, "missing-param").data, { params: ["image"] });
+    }
+    const r = await ctx.put(Buffer.alloc(0), { contentType: "image/jpeg", query: { token: p.token } });
+    assert.deepEqual(expectStatus(r, 400, "missing-param").data, { params: ["id", "image"] });
+  });
+
+  test("order of checks: a bad token with a bad body is invalid-token", async () => {
+    // The body (a GIF, then megabytes of junk) would be invalid-param; the session decides
+    // first, and the worker touches a direct upload's body only at step 6. (Miniflare hands
+    // back a response only once the request body is sent, so an endless body cannot show
+    // from here that it is never read.)
+    const p = await ctx.prepare();
+    const junk = Buffer.concat([fixture("sample.gif"), Buffer.alloc(8 * MiB, 1)]);
+    const r = await ctx.put(junk, { contentType: "image/png", query: { id: p.id }, headers: { authorization: "Bearer tok_0000000000000000000000000000000000" } });
+    expectStatus(r, 401, "invalid-token");
+  });
+
+  test("an unknown item is invalid-param id/not-found before the body is read", async () => {
+    const p = await ctx.prepare();
+    const r = await ctx.put(PNG, { contentType: "image/png", query: { id: 987654321, token: p.token } });
+    assert.deepEqual(expectStatus(r, 400, "invalid-param").data, { param: "id", reason: "not-found" });
+  });
+
+  test("a content type that is neither JSON nor an image upload type is invalid-content-type", async () => {
+    const p = await ctx.prepare();
+    for (const contentType of ["image/gif", "multipart/form-data; boundary=x", "text/plain"]) {
+      const r = await ctx.put(PNG, { contentType, query: { id: p.id, token: p.token } });
+      expectStatus(r, 400, "invalid-content-type");
+    }
+  });
+});
+
+describe("direct upload limits", () => {
+  let ctx;
+  before(async () => {
+    ctx = await startWorker({ vars: { MAX_IMAGE_BYTES: String(2 * MiB), MAX_IMAGE_PIXELS: "3000" } });
+  });
+  after(() => ctx?.dispose());
+
+  for (const [name, announced] of [["announced", true], ["streamed", false]]) {
+    test(`over the size cap (${name}): invalid-param image/too-large, nothing stored`, async () => {
+      const p = await ctx.prepare();
+      const before = await ctx.getRow(p.id);
+      const big = bigPng(3 * MiB);
+      let status, body;
+      if (announced) {
+        ({ status, body } = await ctx.put(big, { contentType: "image/png", query: { id: p.id, token: p.token } }));
+      } else {
+        const res = await ctx.mf.dispatchFetch(`https://worker.test/api/v1/list_items/upload_image?id=${p.id}&token=${p.token}`, {
+          method: "PUT", headers: { "content-type": "image/png" }, body: streamed(split(big, 256 * 1024)), duplex: "half",
+        });
+        ({ status, body } = await toResult(res));
+      }
+      assert.equal(status, 400);
+      assert.equal(body.status, "invalid-param");
+      assert.deepEqual(body.data, { param: "image", reason: "too-large" });
+      await assertNothingStored(ctx, p.id, before);
+    });
+  }
+
+  test("too many pixels: invalid-param image/too-many-pixels, nothing stored", async () => {
+    const p = await ctx.prepare();
+    const before = await ctx.getRow(p.id);
+    const r = await ctx.put(PNG, { contentType: "image/png", query: { id: p.id, token: p.token } });
+    assert.deepEqual(expectStatus(r, 400, "invalid-param").data, { param: "image", reason: "too-many-pixels" });
+    await assertNothingStored(ctx, p.id, before);
+  });
+});
