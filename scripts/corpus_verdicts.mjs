@@ -7,7 +7,11 @@
 // "displayable" = headless Chromium decodes it in full (img.decode() plus a canvas read) AND
 // Pillow decodes it in full without tolerating truncation (LOAD_TRUNCATED_IMAGES = False,
 // im.load()). Chromium shows a truncated file partially without complaint, so Pillow's strictness
-// is what catches truncation; the two must also agree on the dimensions.
+// is what catches truncation; the two must also agree on the dimensions (Chromium reports them
+// after EXIF rotation, so a swap is agreement; the manifest keeps the stored ones).
+// One deliberate exception, from the contract (shared/API.md §5): a PNG whose chunk CRC is wrong
+// is refused even where the decoders show it (Chromium ignores CRCs, Pillow skips IDAT's):
+// verdict "bad-crc".
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
@@ -27,11 +31,22 @@ const CHROMIUM_ARGS = [
 const COLUMNS = ["file", "source", "version", "licence", "verdict", "width", "height", "kind"];
 
 const PILLOW = String.raw`
-import json, sys, warnings
+import json, struct, sys, warnings, zlib
 from PIL import Image, ImageFile
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 Image.MAX_IMAGE_PIXELS = None  # size limits are the worker's business, not the decoder's
 warnings.simplefilter("ignore")
+def png_crcs_ok(data):
+    at = 8
+    while at + 12 <= len(data):
+        length, = struct.unpack(">I", data[at:at + 4])
+        end = at + 8 + length
+        if end + 4 > len(data) or zlib.crc32(data[at + 4:end]) != struct.unpack(">I", data[end:end + 4])[0]:
+            return False
+        if data[at + 4:at + 8] == b"IEND":
+            return True
+        at = end + 4
+    return False
 out = {}
 for name in json.load(sys.stdin):
     try:
@@ -40,6 +55,8 @@ for name in json.load(sys.stdin):
             out[name] = {"ok": True, "width": im.size[0], "height": im.size[1]}
     except Exception as e:
         out[name] = {"ok": False, "error": f"{type(e).__name__}: {e}"}
+    data = open(name, "rb").read()
+    out[name]["bad_crc"] = data.startswith(b"\x89PNG\r\n\x1a\n") and not png_crcs_ok(data)
 print(json.dumps(out))
 `;
 
@@ -112,16 +129,18 @@ const [browserSays, pillowSays] = [await chromiumVerdicts(files), pillowVerdicts
 let changed = 0;
 for (const row of rows) {
   const b = browserSays[row.file], p = pillowSays[row.file];
-  const displayable = b.ok && p.ok && b.width === p.width && b.height === p.height;
+  const sameSize = (b.width === p.width && b.height === p.height) || (b.width === p.height && b.height === p.width);
+  const displayable = b.ok && p.ok && sameSize;
+  const verdict = !displayable ? "not-displayable" : p.bad_crc ? "bad-crc" : "displayable";
   const next = {
-    verdict: displayable ? "displayable" : "not-displayable",
-    width: displayable ? String(b.width) : "",
-    height: displayable ? String(b.height) : "",
+    verdict,
+    width: verdict === "displayable" ? String(p.width) : "",
+    height: verdict === "displayable" ? String(p.height) : "",
   };
   if (next.verdict !== row.verdict) {
     changed++;
     console.log(`${row.file}: ${row.verdict || "?"} -> ${next.verdict}` +
-      (displayable ? "" : ` (chromium: ${b.ok ? "ok" : b.error}; pillow: ${p.ok ? "ok" : p.error})`));
+      (displayable ? "" : ` (chromium: ${b.ok ? `${b.width}x${b.height}` : b.error}; pillow: ${p.ok ? `${p.width}x${p.height}` : p.error})`));
   }
   Object.assign(row, next);
 }

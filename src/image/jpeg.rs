@@ -1,14 +1,16 @@
 //! Streaming structural JPEG validation (SOI and the first `FF` already consumed).
 //!
-//! The marker/segment structure is walked without buffering: segment bodies are skipped
-//! by length, only the frame header (SOFn) and scan headers (SOS) are parsed into a small
-//! fixed buffer, and entropy-coded data is scanned for `0xFF` with `memchr`.
-//!
-//! Accepted: one frame (SOF0-3, 5-7, 9-11, 13-15) before the first scan; DHT, DQT, DRI,
-//! DAC, APPn, COM segments anywhere between markers; TEM; any number of scans (progressive
-//! files have many, with tables in between); EOI after at least one scan, then nothing.
-//! Rejected: a second SOI, DNL, hierarchical markers (DHP, EXP), JPG/JPGn extension and
-//! reserved markers, RSTn outside a scan, stray bytes between segments.
+//! The yardstick is what libjpeg-turbo (Chromium's decoder, and Pillow's) decodes in full, so
+//! the marker stream is read the way its `jdmarker.c` reads it: bytes before a marker are
+//! skipped (fill bytes, `FF 00`, junk), APPn/COM/DNL bodies are skipped by their length even
+//! when it is malformed, and everything after the EOI that ends the first image (MPO frames,
+//! Ultra HDR gain maps, camera trailers) is left alone. What libjpeg refuses is refused: a frame
+//! other than 8-bit baseline/extended/progressive (Huffman or arithmetic) with 1, 3 or 4
+//! components, a table segment that does not parse, a Huffman table a scan uses that cannot be
+//! built, a component whose quantization table is missing, bad progression parameters, a
+//! second SOI or frame, unknown markers, a scan before the frame and EOI before any scan.
+//! Nothing is buffered but the frame and scan headers; entropy-coded data is scanned for
+//! `0xFF` with `memchr` and not decoded.
 
 use super::format::{ImageFormat, ImageInfo, Rejection};
 
@@ -21,29 +23,84 @@ const HEADER_MAX: usize = if SOF_BODY_MAX > SOS_BODY_MAX {
 } else {
     SOS_BODY_MAX
 };
+/// libjpeg's JPEG_MAX_DIMENSION.
+const MAX_DIMENSION: u16 = 65500;
+/// libjpeg's D_MAX_BLOCKS_IN_MCU: blocks in one MCU of an interleaved scan.
+const MAX_BLOCKS_IN_MCU: u32 = 10;
 
 const SOS: u8 = 0xDA;
 const EOI: u8 = 0xD9;
 const DRI: u8 = 0xDD;
+const DQT: u8 = 0xDB;
+const DHT: u8 = 0xC4;
+const DAC: u8 = 0xCC;
+const TEM: u8 = 0x01;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
-    /// Between segments: the next byte must be `FF`.
-    Marker,
-    /// After an `FF`: the marker code (`FF` = fill byte, stay).
+    /// Between segments: skip anything up to the next `FF` (libjpeg's `next_marker`).
+    Seek,
+    /// After an `FF` outside entropy data: `FF` = fill byte, `00` = not a marker, else a marker.
     MarkerCode,
     /// Reading the 2-byte segment length of `marker` into `buf`.
     Length { marker: u8 },
-    /// Skipping the body of a table/APPn/COM segment.
+    /// Skipping the body of an APPn/COM/DNL segment.
     Skip { remaining: u16 },
-    /// Buffering the body of a SOF (or SOS) segment of `len` bytes.
+    /// Parsing the body of a DQT/DHT/DAC segment byte by byte.
+    Table { remaining: u16, table: Table },
+    /// Buffering the body of a SOF, SOS or DRI segment of `len` bytes.
     Header { marker: u8, len: usize },
     /// Inside entropy-coded data.
     Entropy,
     /// Inside entropy-coded data, just after an `FF`.
     EntropyFF,
-    /// EOI seen: any further byte is an error.
+    /// The first image's EOI has been read; the rest is not this validator's business.
     End,
+}
+
+/// Where a table segment's parse stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Table {
+    /// DQT: `left` value bytes of the current table remain (0: a Pq|Tq byte comes next).
+    Quant { left: u8 },
+    /// DHT: the Tc|Th byte comes next.
+    HuffmanIndex,
+    /// DHT: reading the 16 code-length counts of table `slot`.
+    HuffmanCounts { slot: u8, lengths_read: u8, symbols: u16, codes: u32, buildable: bool },
+    /// DHT: `left` symbols of table `slot` remain.
+    HuffmanSymbols { slot: u8, left: u16, buildable: bool },
+    /// DAC: a table index byte comes next, or its value for `Some(index)`.
+    Conditioning { index: Option<u8> },
+}
+
+impl Table {
+    /// A segment may only end between two tables.
+    fn at_boundary(self) -> bool {
+        matches!(
+            self,
+            Table::Quant { left: 0 } | Table::HuffmanIndex | Table::Conditioning { index: None }
+        )
+    }
+}
+
+/// The frame header (SOFn) fields the scans are checked against.
+#[derive(Debug, Clone, Copy, Default)]
+struct Frame {
+    marker: u8,
+    components: usize,
+    ids: [u8; 4],
+    /// H|V sampling factors.
+    sampling: [u8; 4],
+    quant_tables: [u8; 4],
+}
+
+impl Frame {
+    fn progressive(&self) -> bool {
+        matches!(self.marker, 0xC2 | 0xCA)
+    }
+    fn huffman(&self) -> bool {
+        self.marker < 0xC8
+    }
 }
 
 /// Constant-size JPEG marker-stream state machine.
@@ -54,19 +111,30 @@ pub(crate) struct JpegParser {
     buf_len: usize,
     /// Set once a valid frame header has been read.
     info: Option<ImageInfo>,
-    /// Component identifiers of the frame (`frame_components` of them are valid).
-    frame_ids: [u8; 4],
-    frame_components: usize,
+    frame: Frame,
+    /// Quantization tables 0..=3 defined so far (bit per table).
+    quant_defined: u8,
+    /// Frame components whose quantization table libjpeg has latched (their first scan).
+    latched: u8,
+    /// Huffman tables a scan could not use (bits 0..=3: DC 0..=3, bits 4..=7: AC 0..=3).
+    /// Undefined tables are fine: libjpeg-turbo falls back to the standard ones.
+    unbuildable_huffman: u8,
     scans: u32,
+}
+
+/// Frame types libjpeg-turbo decodes: baseline, extended and progressive, Huffman or arithmetic.
+/// Lossless and hierarchical frames are refused by the browsers.
+fn is_decodable_sof(marker: u8) -> bool {
+    matches!(marker, 0xC0..=0xC2 | 0xC9 | 0xCA)
 }
 
 fn is_sof(marker: u8) -> bool {
     matches!(marker, 0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF)
 }
 
-/// Segments skipped by length: DHT, DAC, DQT, APPn, COM (DRI is length-checked too).
+/// Segments whose body libjpeg skips by length without looking: APPn, COM, DNL.
 fn is_skipped_segment(marker: u8) -> bool {
-    matches!(marker, 0xC4 | 0xCC | 0xDB | DRI | 0xE0..=0xEF | 0xFE)
+    matches!(marker, 0xE0..=0xEF | 0xFE | 0xDC)
 }
 
 impl JpegParser {
@@ -77,8 +145,10 @@ impl JpegParser {
             buf: [0; HEADER_MAX],
             buf_len: 0,
             info: None,
-            frame_ids: [0; 4],
-            frame_components: 0,
+            frame: Frame::default(),
+            quant_defined: 0,
+            latched: 0,
+            unbuildable_huffman: 0,
             scans: 0,
         }
     }
@@ -109,10 +179,15 @@ impl JpegParser {
     pub(crate) fn push(&mut self, mut input: &[u8]) -> Result<(), Rejection> {
         while let Some((&first, after_first)) = input.split_first() {
             match self.phase {
-                Phase::Entropy => match memchr::memchr(0xFF, input) {
+                Phase::End => return Ok(()),
+                Phase::Entropy | Phase::Seek => match memchr::memchr(0xFF, input) {
                     Some(i) => {
                         input = input.get(i.saturating_add(1)..).unwrap_or(&[]);
-                        self.phase = Phase::EntropyFF;
+                        self.phase = if self.phase == Phase::Entropy {
+                            Phase::EntropyFF
+                        } else {
+                            Phase::MarkerCode
+                        };
                     }
                     None => input = &[],
                 },
@@ -127,29 +202,36 @@ impl JpegParser {
                         marker => self.marker(marker)?,
                     }
                 }
+                Phase::MarkerCode => {
+                    input = after_first;
+                    match first {
+                        0xFF => {}
+                        // `FF 00` between segments is skipped like any other junk.
+                        0x00 => self.phase = Phase::Seek,
+                        marker => self.marker(marker)?,
+                    }
+                }
                 Phase::Skip { remaining } => {
                     let n = input.len().min(usize::from(remaining));
                     input = input.get(n..).unwrap_or(&[]);
                     let remaining = remaining.saturating_sub(u16::try_from(n).unwrap_or(u16::MAX));
                     self.phase = if remaining == 0 {
-                        Phase::Marker
+                        Phase::Seek
                     } else {
                         Phase::Skip { remaining }
                     };
                 }
-                Phase::Marker => {
-                    if first != 0xFF {
+                Phase::Table { remaining, table } => {
+                    input = after_first;
+                    let table = self.table_byte(table, first)?;
+                    let remaining = remaining.saturating_sub(1);
+                    self.phase = if remaining > 0 {
+                        Phase::Table { remaining, table }
+                    } else if table.at_boundary() {
+                        Phase::Seek
+                    } else {
                         return Err(Rejection::Corrupt);
-                    }
-                    input = after_first;
-                    self.phase = Phase::MarkerCode;
-                }
-                Phase::MarkerCode => {
-                    input = after_first;
-                    match first {
-                        0xFF => {} // fill byte
-                        marker => self.marker(marker)?,
-                    }
+                    };
                 }
                 Phase::Length { marker } => {
                     if self.fill(&mut input, 2) {
@@ -161,32 +243,39 @@ impl JpegParser {
                 Phase::Header { marker, len } => {
                     if self.fill(&mut input, len) {
                         self.buf_len = 0;
-                        if marker == SOS {
-                            self.parse_sos(len)?;
-                            self.phase = Phase::Entropy;
-                        } else {
-                            self.parse_sof(marker, len)?;
-                            self.phase = Phase::Marker;
-                        }
+                        self.phase = match marker {
+                            SOS => {
+                                self.parse_sos(len)?;
+                                Phase::Entropy
+                            }
+                            // DRI's 2-byte interval needs no check.
+                            DRI => Phase::Seek,
+                            _ => {
+                                self.parse_sof(marker, len)?;
+                                Phase::Seek
+                            }
+                        };
                     }
                 }
-                Phase::End => return Err(Rejection::Corrupt),
             }
         }
         Ok(())
     }
 
-    /// A marker code (the byte after `FF`, not `FF` itself) outside entropy data.
+    /// A marker code (the byte after `FF`, neither `FF` nor `00`) outside entropy data.
     fn marker(&mut self, marker: u8) -> Result<(), Rejection> {
         self.phase = match marker {
-            // TEM: standalone, no length.
-            0x01 => Phase::Marker,
             EOI if self.scans > 0 => Phase::End,
+            // Parameterless markers libjpeg passes over. TEM before the first scan makes
+            // Pillow's header parser give up, so only after it.
+            0xD0..=0xD7 => Phase::Seek,
+            TEM if self.scans > 0 => Phase::Seek,
             SOS if self.info.is_some() => Phase::Length { marker },
-            m if is_sof(m) && self.info.is_none() && self.scans == 0 => Phase::Length { marker },
+            m if is_decodable_sof(m) && self.info.is_none() => Phase::Length { marker },
+            DHT | DQT | DAC | DRI => Phase::Length { marker },
             m if is_skipped_segment(m) => Phase::Length { marker },
-            // 0x00, RSTn outside a scan, SOI, EOI before any scan, SOS before the frame,
-            // a second SOFn, DNL, DHP, EXP, JPG, JPGn, reserved 02..BF.
+            // SOI again, EOI before any scan, SOS before the frame, a second frame, lossless or
+            // hierarchical frames, DHP, EXP, JPG, JPGn, reserved codes.
             _ => return Err(Rejection::Corrupt),
         };
         Ok(())
@@ -194,53 +283,121 @@ impl JpegParser {
 
     /// The 2-byte length of the segment started by `marker` (includes the length bytes).
     fn segment_length(&mut self, marker: u8, length: u16) -> Result<(), Rejection> {
-        let body = usize::from(length.checked_sub(2).ok_or(Rejection::Corrupt)?);
-        self.phase = if marker == SOS {
+        // libjpeg skips APPn/COM/DNL bodies by `length - 2`, a bogus length skipping nothing.
+        if is_skipped_segment(marker) {
+            self.phase = match length.saturating_sub(2) {
+                0 => Phase::Seek,
+                remaining => Phase::Skip { remaining },
+            };
+            return Ok(());
+        }
+        let body = length.checked_sub(2).ok_or(Rejection::Corrupt)?;
+        let len = usize::from(body);
+        self.phase = match marker {
             // Ls = 6 + 2·Ns with Ns in 1..=4 (checked again once Ns is read).
-            if !(6..=SOS_BODY_MAX).contains(&body) {
-                return Err(Rejection::Corrupt);
-            }
-            Phase::Header { marker, len: body }
-        } else if is_sof(marker) {
+            SOS if (6..=SOS_BODY_MAX).contains(&len) => Phase::Header { marker, len },
             // Lf = 8 + 3·Nf with Nf in 1..=4.
-            if !(9..=SOF_BODY_MAX).contains(&body) {
-                return Err(Rejection::Corrupt);
-            }
-            Phase::Header { marker, len: body }
-        } else if marker == DRI && body != 2 {
-            return Err(Rejection::Corrupt);
-        } else if body == 0 {
-            Phase::Marker
-        } else {
-            Phase::Skip {
-                remaining: length.saturating_sub(2),
-            }
+            m if is_sof(m) && (9..=SOF_BODY_MAX).contains(&len) => Phase::Header { marker, len },
+            DRI if len == 2 => Phase::Header { marker, len },
+            DQT | DHT | DAC if body == 0 => Phase::Seek,
+            DQT => Phase::Table { remaining: body, table: Table::Quant { left: 0 } },
+            DHT => Phase::Table { remaining: body, table: Table::HuffmanIndex },
+            DAC => Phase::Table { remaining: body, table: Table::Conditioning { index: None } },
+            _ => return Err(Rejection::Corrupt),
         };
         Ok(())
+    }
+
+    /// One byte of a DQT/DHT/DAC body, checked as libjpeg's `get_dqt`/`get_dht`/`get_dac`
+    /// (and, for Huffman tables, `jpeg_make_d_derived_tbl` once a scan uses them).
+    fn table_byte(&mut self, table: Table, byte: u8) -> Result<Table, Rejection> {
+        Ok(match table {
+            Table::Quant { left: 0 } => {
+                let (precision, slot) = (byte >> 4, byte & 0x0F);
+                if slot > 3 {
+                    return Err(Rejection::Corrupt);
+                }
+                self.quant_defined |= 1 << slot;
+                Table::Quant { left: if precision == 0 { 64 } else { 128 } }
+            }
+            Table::Quant { left } => Table::Quant { left: left.saturating_sub(1) },
+            Table::HuffmanIndex => {
+                // Tc|Th: class 0 (DC) or 1 (AC), table 0..=3.
+                if !matches!(byte, 0x00..=0x03 | 0x10..=0x13) {
+                    return Err(Rejection::Corrupt);
+                }
+                let slot = (byte & 0x03) | ((byte >> 2) & 0x04);
+                Table::HuffmanCounts { slot, lengths_read: 0, symbols: 0, codes: 0, buildable: true }
+            }
+            Table::HuffmanCounts { slot, lengths_read, symbols, codes, buildable } => {
+                let lengths_read = lengths_read.saturating_add(1);
+                let symbols = symbols.saturating_add(u16::from(byte));
+                // Canonical codes of this length must fit it, none all ones.
+                let codes = codes.saturating_add(u32::from(byte));
+                let buildable = buildable && codes < 1 << lengths_read;
+                if lengths_read < 16 {
+                    Table::HuffmanCounts { slot, lengths_read, symbols, codes: codes << 1, buildable }
+                } else if symbols > 256 {
+                    return Err(Rejection::Corrupt);
+                } else if symbols == 0 {
+                    self.define_huffman(slot, buildable)
+                } else {
+                    Table::HuffmanSymbols { slot, left: symbols, buildable }
+                }
+            }
+            Table::HuffmanSymbols { slot, left, buildable } => {
+                // A DC table codes a magnitude category, 0..=15.
+                let buildable = buildable && (slot >= 4 || byte <= 15);
+                match left.saturating_sub(1) {
+                    0 => self.define_huffman(slot, buildable),
+                    left => Table::HuffmanSymbols { slot, left, buildable },
+                }
+            }
+            Table::Conditioning { index: None } => {
+                // 0..=15 DC tables, 16..=31 AC tables.
+                if byte > 31 {
+                    return Err(Rejection::Corrupt);
+                }
+                Table::Conditioning { index: Some(byte) }
+            }
+            Table::Conditioning { index: Some(index) } => {
+                // A DC table's lower bound L may not exceed its upper bound U.
+                if index < 16 && byte & 0x0F > byte >> 4 {
+                    return Err(Rejection::Corrupt);
+                }
+                Table::Conditioning { index: None }
+            }
+        })
+    }
+
+    fn define_huffman(&mut self, slot: u8, buildable: bool) -> Table {
+        let bit = 1u8 << (slot & 7);
+        if buildable {
+            self.unbuildable_huffman &= !bit;
+        } else {
+            self.unbuildable_huffman |= bit;
+        }
+        Table::HuffmanIndex
     }
 
     fn parse_sof(&mut self, marker: u8, len: usize) -> Result<(), Rejection> {
         let body = self.buf.get(..len).ok_or(Rejection::Corrupt)?;
         let (&[precision, y0, y1, x0, x1, nf], components) =
             body.split_first_chunk::<6>().ok_or(Rejection::Corrupt)?;
-        let precision_ok = match marker {
-            0xC0 => precision == 8,
-            // Lossless: 2..=16 bits.
-            0xC3 | 0xC7 | 0xCB | 0xCF => (2..=16).contains(&precision),
-            _ => precision == 8 || precision == 12,
-        };
         let height = u16::from_be_bytes([y0, y1]);
         let width = u16::from_be_bytes([x0, x1]);
         let nf = usize::from(nf);
-        if !precision_ok
-            || height == 0
-            || width == 0
-            || !(1..=4).contains(&nf)
+        // 8-bit samples only (12-bit is refused by Chromium and Pillow); grey, YCbCr/RGB or
+        // CMYK/YCCK (two components have no colour space to show them in).
+        if precision != 8
+            || !(1..=MAX_DIMENSION).contains(&height)
+            || !(1..=MAX_DIMENSION).contains(&width)
+            || !matches!(nf, 1 | 3 | 4)
             || components.len() != nf.saturating_mul(3)
         {
             return Err(Rejection::Corrupt);
         }
-        let mut ids = [0u8; 4];
+        let mut frame = Frame { marker, components: nf, ..Frame::default() };
         for (i, component) in components.chunks_exact(3).enumerate() {
             let &[id, sampling, tq] = component else {
                 return Err(Rejection::Corrupt);
@@ -250,13 +407,21 @@ impl JpegParser {
                 return Err(Rejection::Corrupt);
             }
             // Component identifiers must be distinct (scans refer to them).
-            if ids.get(..i).unwrap_or(&[]).contains(&id) {
+            if frame.ids.get(..i).unwrap_or(&[]).contains(&id) {
                 return Err(Rejection::Corrupt);
             }
-            *ids.get_mut(i).ok_or(Rejection::Corrupt)? = id;
+            *frame.ids.get_mut(i).ok_or(Rejection::Corrupt)? = id;
+            *frame.sampling.get_mut(i).ok_or(Rejection::Corrupt)? = sampling;
+            *frame.quant_tables.get_mut(i).ok_or(Rejection::Corrupt)? = tq;
         }
-        self.frame_ids = ids;
-        self.frame_components = nf;
+        // libjpeg upsamples by whole factors only.
+        let sampling = frame.sampling.get(..nf).unwrap_or(&[]);
+        let max_h = sampling.iter().map(|s| s >> 4).max().unwrap_or(1);
+        let max_v = sampling.iter().map(|s| s & 0x0F).max().unwrap_or(1);
+        if sampling.iter().any(|s| max_h % (s >> 4).max(1) != 0 || max_v % (s & 0x0F).max(1) != 0) {
+            return Err(Rejection::Corrupt);
+        }
+        self.frame = frame;
         self.info = Some(ImageInfo {
             format: ImageFormat::Jpeg,
             width: u32::from(width),
@@ -272,31 +437,68 @@ impl JpegParser {
         if !(1..=4).contains(&ns) || len != ns.saturating_mul(2).saturating_add(4) {
             return Err(Rejection::Corrupt);
         }
-        let frame_ids = self.frame_ids.get(..self.frame_components).unwrap_or(&[]);
         let (selectors, tail) = rest
             .split_at_checked(ns.saturating_mul(2))
             .ok_or(Rejection::Corrupt)?;
-        let mut seen = [0u8; 4];
-        for (i, pair) in selectors.chunks_exact(2).enumerate() {
-            let &[cs, tables] = pair else {
-                return Err(Rejection::Corrupt);
-            };
-            if !frame_ids.contains(&cs) || seen.get(..i).unwrap_or(&[]).contains(&cs) {
-                return Err(Rejection::Corrupt);
-            }
-            *seen.get_mut(i).ok_or(Rejection::Corrupt)? = cs;
-            if tables >> 4 > 3 || tables & 0x0F > 3 {
+        let &[ss, se, approximation] = tail else {
+            return Err(Rejection::Corrupt);
+        };
+        let (ah, al) = (approximation >> 4, approximation & 0x0F);
+        let frame = self.frame;
+        if frame.progressive() {
+            // libjpeg's JERR_BAD_PROGRESSION.
+            let band_ok = if ss == 0 { se == 0 } else { ss <= se && se <= 63 && ns == 1 };
+            if !band_ok || (ah != 0 && al != ah.wrapping_sub(1)) || al > 13 {
                 return Err(Rejection::Corrupt);
             }
         }
-        let &[ss, se, _approx] = tail else {
-            return Err(Rejection::Corrupt);
-        };
-        if ss > 63 || se > 63 {
+        // Which Huffman tables the scan builds (arithmetic scans use none).
+        let uses_dc = frame.huffman() && (!frame.progressive() || (ss == 0 && ah == 0));
+        let uses_ac = frame.huffman() && (!frame.progressive() || ss != 0);
+        let mut seen = 0u8;
+        let mut blocks = 0u32;
+        for pair in selectors.chunks_exact(2) {
+            let &[cs, tables] = pair else {
+                return Err(Rejection::Corrupt);
+            };
+            let index = frame
+                .ids
+                .get(..frame.components)
+                .unwrap_or(&[])
+                .iter()
+                .position(|&id| id == cs)
+                .ok_or(Rejection::Corrupt)?;
+            let bit = 1u8 << (index & 7);
+            if seen & bit != 0 {
+                return Err(Rejection::Corrupt);
+            }
+            seen |= bit;
+            let sampling = frame.sampling.get(index).copied().unwrap_or(0);
+            blocks = blocks.saturating_add(u32::from(sampling >> 4) * u32::from(sampling & 0x0F));
+            // The component's quantization table is fixed by its first scan.
+            if self.latched & bit == 0 {
+                let tq = frame.quant_tables.get(index).copied().unwrap_or(0);
+                if self.quant_defined & (1 << (tq & 3)) == 0 {
+                    return Err(Rejection::Corrupt);
+                }
+                self.latched |= bit;
+            }
+            let (td, ta) = (tables >> 4, tables & 0x0F);
+            if (uses_dc && !self.huffman_usable(td, false)) || (uses_ac && !self.huffman_usable(ta, true)) {
+                return Err(Rejection::Corrupt);
+            }
+        }
+        if ns > 1 && blocks > MAX_BLOCKS_IN_MCU {
             return Err(Rejection::Corrupt);
         }
         self.scans = self.scans.saturating_add(1);
         Ok(())
+    }
+
+    /// The scan can build DC or AC Huffman table `table` (libjpeg has four of each).
+    fn huffman_usable(&self, table: u8, ac: bool) -> bool {
+        let slot = table | if ac { 4 } else { 0 };
+        table <= 3 && self.unbuildable_huffman & (1 << slot) == 0
     }
 }
 

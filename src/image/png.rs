@@ -2,9 +2,11 @@
 //!
 //! Checked: IHDR first and well-formed; chunk lengths <= 2^31-1; chunk type bytes are
 //! ASCII letters; every chunk CRC (computed incrementally over type + data, never
-//! buffering the data); PLTE rules per colour type; at least one IDAT; IDAT chunks
-//! consecutive; no unknown critical chunk; IEND last, empty, and nothing after it.
-//! The zlib stream inside IDAT is not inflated.
+//! buffering the data); a palette image's PLTE before its IDAT; image data: consecutive IDAT
+//! chunks holding at least a minimal zlib stream with a valid header; no unknown critical
+//! chunk; IEND. What libpng only warns about is tolerated (a PLTE in an image without a
+//! palette, any ancillary chunk's content), and bytes after IEND are not this validator's
+//! business. The zlib stream is not inflated.
 
 use super::format::{ImageFormat, ImageInfo, Rejection};
 
@@ -18,6 +20,8 @@ const IEND: [u8; 4] = *b"IEND";
 
 const MAX_LEN: u32 = 0x7FFF_FFFF;
 const IHDR_LEN: u32 = 13;
+/// The shortest zlib stream: 2-byte header, an empty fixed block, Adler-32.
+const MIN_ZLIB_LEN: u32 = 8;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -27,7 +31,7 @@ enum Phase {
     Data,
     /// Reading the 4-byte CRC into `buf`.
     Crc,
-    /// IEND fully read: any further byte is an error.
+    /// IEND fully read: what follows is stored, not judged.
     End,
 }
 
@@ -56,6 +60,9 @@ pub(crate) struct PngParser {
     seen_ihdr: bool,
     seen_plte: bool,
     idat: IdatRun,
+    /// Image data bytes so far (saturating) and the zlib header they start with.
+    idat_len: u32,
+    zlib_header: [u8; 2],
 }
 
 /// Copies as many bytes as still fit from `input` into `buf[*len..]`, advancing both.
@@ -92,6 +99,8 @@ impl PngParser {
             seen_ihdr: false,
             seen_plte: false,
             idat: IdatRun::NotYet,
+            idat_len: 0,
+            zlib_header: [0; 2],
         }
     }
 
@@ -130,6 +139,8 @@ impl PngParser {
                         if let Some(dest) = self.ihdr.get_mut(offset..offset.saturating_add(n)) {
                             dest.copy_from_slice(data);
                         }
+                    } else if self.chunk_type == IDAT {
+                        self.image_data(data);
                     }
                     // n <= remaining, so this cannot underflow; saturate anyway.
                     self.remaining = self
@@ -149,10 +160,30 @@ impl PngParser {
                         self.end_chunk()?;
                     }
                 }
-                Phase::End => return Err(Rejection::Corrupt),
+                Phase::End => return Ok(()),
             }
         }
         Ok(())
+    }
+
+    /// Keeps the first two bytes of the zlib stream and counts the rest.
+    fn image_data(&mut self, data: &[u8]) {
+        for (slot, &byte) in self.zlib_header.iter_mut().skip(self.idat_len as usize).zip(data) {
+            *slot = byte;
+        }
+        let n = u32::try_from(data.len()).unwrap_or(u32::MAX);
+        self.idat_len = self.idat_len.saturating_add(n);
+    }
+
+    /// A zlib stream (RFC 1950): deflate, a window of at most 32 KiB, check bits, no preset
+    /// dictionary, and long enough to hold anything.
+    fn has_image_data(&self) -> bool {
+        let [cmf, flg] = self.zlib_header;
+        self.idat_len >= MIN_ZLIB_LEN
+            && cmf & 0x0F == 8
+            && cmf >> 4 <= 7
+            && (u16::from(cmf) << 8 | u16::from(flg)) % 31 == 0
+            && flg & 0x20 == 0
     }
 
     /// The 8-byte chunk header is in `buf`: validate it against the chunk ordering rules.
@@ -175,13 +206,15 @@ impl PngParser {
             match ty {
                 IHDR => return Err(Rejection::Corrupt),
                 PLTE => {
-                    let allowed = matches!(self.colour_type, 2 | 3 | 6);
-                    if !allowed
-                        || self.seen_plte
-                        || self.idat != IdatRun::NotYet
-                        || length == 0
-                        || length > 768
-                        || !length.is_multiple_of(3)
+                    // Only a palette image needs it; libpng ignores it elsewhere, but never
+                    // takes two.
+                    let needed = self.colour_type == 3;
+                    if self.seen_plte
+                        || (needed
+                            && (self.idat != IdatRun::NotYet
+                                || length == 0
+                                || length > 768
+                                || !length.is_multiple_of(3)))
                     {
                         return Err(Rejection::Corrupt);
                     }
@@ -195,7 +228,7 @@ impl PngParser {
                     self.idat = IdatRun::InProgress;
                 }
                 IEND => {
-                    if length != 0 || self.idat == IdatRun::NotYet {
+                    if length != 0 || !self.has_image_data() {
                         return Err(Rejection::Corrupt);
                     }
                 }
