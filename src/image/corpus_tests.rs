@@ -21,7 +21,12 @@ fn manifest(path: &Path) -> Vec<Row> {
     let mut lines = text.lines().filter(|l| !l.starts_with('#'));
     let header: Vec<&str> = lines.next().expect("header").split('\t').collect();
     let column = |name: &str| header.iter().position(|h| *h == name).expect(name);
-    let (file, verdict, width, height) = (column("file"), column("verdict"), column("width"), column("height"));
+    let (file, verdict, width, height) = (
+        column("file"),
+        column("verdict"),
+        column("width"),
+        column("height"),
+    );
     lines
         .map(|line| {
             let cells: Vec<&str> = line.split('\t').collect();
@@ -83,12 +88,29 @@ fn validator_agrees_with_every_manifest_row() {
             Err(_) => !row.displayable,
         };
         if !agrees {
-            let expected = if row.displayable { "displayable" } else { "not-displayable" };
-            disagreements.push(format!("{}: manifest {expected} {}x{}, validator {verdict:?}", row.file, row.width, row.height));
+            let expected = if row.displayable {
+                "displayable"
+            } else {
+                "not-displayable"
+            };
+            disagreements.push(format!(
+                "{}: manifest {expected} {}x{}, validator {verdict:?}",
+                row.file, row.width, row.height
+            ));
         }
     }
-    assert!(rows.len() >= 150, "the corpus shrank to {} files", rows.len());
-    assert!(disagreements.is_empty(), "{} of {} disagree:\n{}", disagreements.len(), rows.len(), disagreements.join("\n"));
+    assert!(
+        rows.len() >= 150,
+        "the corpus shrank to {} files",
+        rows.len()
+    );
+    assert!(
+        disagreements.is_empty(),
+        "{} of {} disagree:\n{}",
+        disagreements.len(),
+        rows.len(),
+        disagreements.join("\n")
+    );
 }
 
 #[test]
@@ -97,14 +119,30 @@ fn accepted_corpus_files_are_refused_when_cut_inside_the_first_image() {
         let verdicts = prefix_verdicts(bytes);
         // The first image ends where a prefix is first accepted; from there on every prefix is
         // accepted too (what follows is stored unchanged and never re-judged).
-        let first_image_end = verdicts.iter().position(Result::is_ok).unwrap_or(verdicts.len());
-        assert!(first_image_end > 0 && first_image_end < verdicts.len(), "{}: never accepted", row.file);
+        let first_image_end = verdicts
+            .iter()
+            .position(Result::is_ok)
+            .unwrap_or(verdicts.len());
+        assert!(
+            first_image_end > 0 && first_image_end < verdicts.len(),
+            "{}: never accepted",
+            row.file
+        );
         assert_eq!(verdicts[0], Err(Rejection::Empty), "{}", row.file);
         for (len, verdict) in verdicts.iter().enumerate().skip(1) {
             if len < first_image_end {
-                assert_eq!(*verdict, Err(Rejection::Corrupt), "{} cut to {len} bytes", row.file);
+                assert_eq!(
+                    *verdict,
+                    Err(Rejection::Corrupt),
+                    "{} cut to {len} bytes",
+                    row.file
+                );
             } else {
-                assert_eq!(*verdict, verdicts[first_image_end], "{} cut to {len} bytes", row.file);
+                assert_eq!(
+                    *verdict, verdicts[first_image_end],
+                    "{} cut to {len} bytes",
+                    row.file
+                );
             }
         }
     }
@@ -119,9 +157,15 @@ fn multi_picture_and_trailer_files_are_covered() {
         .filter(|(row, bytes)| {
             row.displayable && bytes.starts_with(&[0xFF, 0xD8]) && {
                 let verdicts = prefix_verdicts(bytes);
-                verdicts.iter().position(Result::is_ok).is_some_and(|end| end < bytes.len())
+                verdicts
+                    .iter()
+                    .position(Result::is_ok)
+                    .is_some_and(|end| end < bytes.len())
             }
         })
         .count();
-    assert!(with_tail >= 20, "only {with_tail} accepted JPEGs with bytes after the first image");
+    assert!(
+        with_tail >= 20,
+        "only {with_tail} accepted JPEGs with bytes after the first image"
+    );
 }
