@@ -8,7 +8,8 @@
 //! other than 8-bit baseline/extended/progressive (Huffman or arithmetic) with 1, 3 or 4
 //! components, a table segment that does not parse, a Huffman table a scan uses that cannot be
 //! built, a component whose quantization table is missing, bad progression parameters, a
-//! second SOI or frame, unknown markers, a scan before the frame and EOI before any scan.
+//! second scan after a sequential scan of every component, a second SOI or frame, unknown
+//! markers, a scan before the frame and EOI before any scan.
 //! Nothing is buffered but the frame and scan headers; entropy-coded data is scanned for
 //! `0xFF` with `memchr` and not decoded.
 
@@ -130,6 +131,8 @@ pub(crate) struct JpegParser {
     /// Undefined tables are fine: libjpeg-turbo falls back to the standard ones.
     unbuildable_huffman: u8,
     scans: u32,
+    /// A sequential first scan held every component: libjpeg expects no other scan.
+    single_scan: bool,
 }
 
 /// Frame types libjpeg-turbo decodes: baseline, extended and progressive, Huffman or arithmetic.
@@ -160,6 +163,7 @@ impl JpegParser {
             latched: 0,
             unbuildable_huffman: 0,
             scans: 0,
+            single_scan: false,
         }
     }
 
@@ -560,6 +564,11 @@ impl JpegParser {
         if ns > 1 && blocks > MAX_BLOCKS_IN_MCU {
             return Err(Rejection::Corrupt);
         }
+        // libjpeg's JERR_EOI_EXPECTED ("Didn't expect more than one scan").
+        if self.single_scan {
+            return Err(Rejection::Corrupt);
+        }
+        self.single_scan = self.scans == 0 && !frame.progressive() && ns == frame.components;
         self.scans = self.scans.saturating_add(1);
         Ok(())
     }
@@ -801,6 +810,7 @@ pub(crate) mod unit_tests {
     #[test]
     fn scan_header_rules() {
         let f = ycc();
+        let s = || sos(&[1, 2, 3]);
         let bad_scans = [
             seg(SOS, &[0, 0, 63, 0]),                               // Ns = 0
             seg(SOS, &[5, 1, 0, 2, 0, 3, 0, 1, 0, 2, 0, 0, 63, 0]), // Ns = 5
@@ -818,6 +828,8 @@ pub(crate) mod unit_tests {
                 "scan {i}"
             );
         }
+        // A sequential scan of every component is the only scan libjpeg expects.
+        assert_eq!(check(&jpeg(&[&f, &s(), &[0], &s(), &END])), Err(Rejection::Corrupt));
         // Sequential scans' Ss/Se/Ah/Al only draw a libjpeg warning.
         assert!(ok(&jpeg(&[&f, &scan(&[1, 2, 3], 0, 0, 0), &END])));
         // An interleaved MCU holds at most 10 blocks.
@@ -995,10 +1007,8 @@ pub(crate) mod unit_tests {
             &[0xFF, TEM],
         ];
         for segment in between {
-            assert!(
-                ok(&jpeg(&[&f, &s, &[1], segment, &s, &[2], &END])),
-                "{segment:x?}"
-            );
+            let bytes = jpeg(&[&f, &sos(&[1]), &[1], segment, &sos(&[2, 3]), &[2], &END]);
+            assert!(ok(&bytes), "{segment:x?}");
         }
         // Markers that may not appear after a scan.
         for marker in [0xD8u8, 0xDE, 0xDF, 0xC8, 0xF0, 0xFD, 0x02, 0xBF, 0xC3] {
