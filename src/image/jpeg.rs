@@ -127,8 +127,9 @@ pub(crate) struct JpegParser {
     quant_defined: u8,
     /// Frame components whose quantization table libjpeg has latched (their first scan).
     latched: u8,
-    /// Huffman tables a scan could not use (bits 0..=3: DC 0..=3, bits 4..=7: AC 0..=3).
-    /// Undefined tables are fine: libjpeg-turbo falls back to the standard ones.
+    /// Huffman tables defined, and those a scan could not build (bits 0..=3: DC 0..=3,
+    /// bits 4..=7: AC 0..=3).
+    defined_huffman: u8,
     unbuildable_huffman: u8,
     scans: u32,
     /// A sequential first scan held every component: libjpeg expects no other scan.
@@ -161,6 +162,7 @@ impl JpegParser {
             frame: Frame::default(),
             quant_defined: 0,
             latched: 0,
+            defined_huffman: 0,
             unbuildable_huffman: 0,
             scans: 0,
             single_scan: false,
@@ -432,6 +434,7 @@ impl JpegParser {
 
     fn define_huffman(&mut self, slot: u8, buildable: bool) -> Table {
         let bit = 1u8 << (slot & 7);
+        self.defined_huffman |= bit;
         if buildable {
             self.unbuildable_huffman &= !bit;
         } else {
@@ -523,6 +526,11 @@ impl JpegParser {
                 return Err(Rejection::Corrupt);
             }
         }
+        // Motion JPEG leaves out the standard tables: libjpeg-turbo's sequential decoder fills
+        // undefined tables 0 and 1 with them when it starts (its progressive one does not).
+        if self.scans == 0 && frame.huffman() && !frame.progressive() {
+            self.defined_huffman |= 0b0011_0011;
+        }
         // Which Huffman tables the scan builds (arithmetic scans use none).
         let uses_dc = frame.huffman() && (!frame.progressive() || (ss == 0 && ah == 0));
         let uses_ac = frame.huffman() && (!frame.progressive() || ss != 0);
@@ -575,8 +583,8 @@ impl JpegParser {
 
     /// The scan can build DC or AC Huffman table `table` (libjpeg has four of each).
     fn huffman_usable(&self, table: u8, ac: bool) -> bool {
-        let slot = table | if ac { 4 } else { 0 };
-        table <= 3 && self.unbuildable_huffman & (1 << slot) == 0
+        let bit = 1u8 << ((table & 3) | if ac { 4 } else { 0 });
+        table <= 3 && self.defined_huffman & bit != 0 && self.unbuildable_huffman & bit == 0
     }
 }
 
@@ -652,10 +660,12 @@ pub(crate) mod unit_tests {
         sof(0xC0, 8, 16, 8, &[(1, 0x22, 0), (2, 0x11, 1), (3, 0x11, 1)])
     }
 
-    /// SOI, quantization tables, then `parts`.
+    /// SOI, quantization tables 0 and 1, Huffman tables DC 0 and AC 0, then `parts`.
     fn jpeg(parts: &[&[u8]]) -> Vec<u8> {
         let mut out = vec![0xFF, 0xD8];
         out.extend_from_slice(&dqt());
+        let tables = [huffman(0x00, &[(1, 1)], &[0]), huffman(0x10, &[(1, 1)], &[0])].concat();
+        out.extend_from_slice(&seg(DHT, &tables));
         for p in parts {
             out.extend_from_slice(p);
         }
@@ -952,6 +962,14 @@ pub(crate) mod unit_tests {
             let repaired = huffman(broken[0], &[(2, 1)], &[0]);
             assert!(ok(&with(&[broken.clone(), repaired].concat())), "{what}");
         }
+        // Undefined tables: libjpeg-turbo's sequential decoder has standard ones for 0 and 1
+        // only, its progressive decoder none.
+        let table_2 = seg(SOS, &[3, 1, 0x22, 2, 0x11, 3, 0x11, 0, 63, 0]);
+        assert_eq!(check(&jpeg(&[&f, &table_2, &END])), Err(Rejection::Corrupt));
+        let progressive = sof(0xC2, 8, 16, 8, &[(1, 0x22, 0), (2, 0x11, 1), (3, 0x11, 1)]);
+        let dc_table_1 = seg(SOS, &[3, 1, 0x10, 2, 0x10, 3, 0x10, 0, 0, 0]);
+        assert_eq!(check(&jpeg(&[&progressive, &dc_table_1, &END])), Err(Rejection::Corrupt));
+        assert!(ok(&jpeg(&[&f, &seg(SOS, &[3, 1, 0x11, 2, 0x11, 3, 0x11, 0, 63, 0]), &END])));
         let ac_symbol_16 = huffman(0x10, &[(2, 1)], &[16]);
         assert!(ok(&with(&ac_symbol_16)), "AC symbols take any byte");
         // Arithmetic frames use no Huffman table.
