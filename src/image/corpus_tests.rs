@@ -1,6 +1,7 @@
 //! The real-world corpus (tests/corpus/MANIFEST.tsv, verdicts computed by Chromium + Pillow in
-//! scripts/corpus_verdicts.mjs): the validator must agree with every row, and every file it
-//! accepts must be refused when cut anywhere before the end of its first image.
+//! scripts/corpus_verdicts.mjs) and the fuzz targets' findings (tests/corpus/regressions/, same
+//! format): the validator must agree with every row, and every file it accepts must be refused
+//! when cut anywhere before the end of its first image.
 
 use super::{ImageInfo, ImageValidator, Rejection};
 use std::path::{Path, PathBuf};
@@ -47,8 +48,9 @@ fn manifest(path: &Path) -> Vec<Row> {
         .collect()
 }
 
-fn corpus() -> Vec<(Row, Vec<u8>)> {
-    let dir = corpus_dir();
+/// The rows of the manifest in `dir` (relative to tests/corpus) with their files' bytes.
+fn corpus_in(dir: &str) -> Vec<(Row, Vec<u8>)> {
+    let dir = corpus_dir().join(dir);
     manifest(&dir.join("MANIFEST.tsv"))
         .into_iter()
         .map(|row| {
@@ -57,6 +59,17 @@ fn corpus() -> Vec<(Row, Vec<u8>)> {
             (row, bytes)
         })
         .collect()
+}
+
+fn corpus() -> Vec<(Row, Vec<u8>)> {
+    corpus_in(".")
+}
+
+/// The corpus and the fuzz regressions.
+fn everything() -> Vec<(Row, Vec<u8>)> {
+    let mut all = corpus();
+    all.extend(corpus_in("regressions"));
+    all
 }
 
 /// Feeds `bytes` one at a time and returns the verdict of every prefix, from the empty one
@@ -78,7 +91,7 @@ fn prefix_verdicts(bytes: &[u8]) -> Vec<Result<ImageInfo, Rejection>> {
 #[test]
 fn validator_agrees_with_every_manifest_row() {
     let mut disagreements = Vec::new();
-    let rows = corpus();
+    let rows = everything();
     for (row, bytes) in &rows {
         let mut validator = ImageValidator::new();
         let verdict = validator.push(bytes).and_then(|()| validator.finish());
@@ -99,11 +112,8 @@ fn validator_agrees_with_every_manifest_row() {
             ));
         }
     }
-    assert!(
-        rows.len() >= 150,
-        "the corpus shrank to {} files",
-        rows.len()
-    );
+    let real_world = corpus().len();
+    assert!(real_world >= 150, "the corpus shrank to {real_world} files");
     assert!(
         disagreements.is_empty(),
         "{} of {} disagree:\n{}",
@@ -115,7 +125,7 @@ fn validator_agrees_with_every_manifest_row() {
 
 #[test]
 fn accepted_corpus_files_are_refused_when_cut_inside_the_first_image() {
-    for (row, bytes) in corpus().iter().filter(|(row, _)| row.displayable) {
+    for (row, bytes) in everything().iter().filter(|(row, _)| row.displayable) {
         let verdicts = prefix_verdicts(bytes);
         // The first image ends where a prefix is first accepted; from there on every prefix is
         // accepted too (what follows is stored unchanged and never re-judged).
