@@ -134,6 +134,9 @@ pub(crate) struct JpegParser {
     scans: u32,
     /// A sequential first scan held every component: libjpeg expects no other scan.
     single_scan: bool,
+    /// A side over libjpeg's maximum: refused at the end, so that the worker's own size
+    /// limits, checked as soon as the dimensions are known, give the more useful answer.
+    oversized: bool,
 }
 
 /// Frame types libjpeg-turbo decodes: baseline, extended and progressive, Huffman or arithmetic.
@@ -166,6 +169,7 @@ impl JpegParser {
             unbuildable_huffman: 0,
             scans: 0,
             single_scan: false,
+            oversized: false,
         }
     }
 
@@ -175,7 +179,7 @@ impl JpegParser {
 
     pub(crate) fn finish(self) -> Result<ImageInfo, Rejection> {
         match (self.phase, self.info) {
-            (Phase::End, Some(info)) => Ok(info),
+            (Phase::End, Some(info)) if !self.oversized => Ok(info),
             _ => Err(Rejection::Corrupt),
         }
     }
@@ -453,8 +457,8 @@ impl JpegParser {
         // 8-bit samples only (12-bit is refused by Chromium and Pillow); grey, YCbCr/RGB or
         // CMYK/YCCK (two components have no colour space to show them in).
         if precision != 8
-            || !(1..=MAX_DIMENSION).contains(&height)
-            || !(1..=MAX_DIMENSION).contains(&width)
+            || height == 0
+            || width == 0
             || !matches!(nf, 1 | 3 | 4)
             || components.len() != nf.saturating_mul(3)
         {
@@ -492,6 +496,7 @@ impl JpegParser {
             return Err(Rejection::Corrupt);
         }
         self.frame = frame;
+        self.oversized = width > MAX_DIMENSION || height > MAX_DIMENSION;
         self.info = Some(ImageInfo {
             format: ImageFormat::Jpeg,
             width: u32::from(width),
@@ -781,6 +786,10 @@ pub(crate) mod unit_tests {
             check(&jpeg(&[&big, &scan(&[1], 0, 0, 0), &END])).map(|i| (i.width, i.height)),
             Ok((65500, 65500))
         );
+        // Over it, the dimensions are still reported (the worker's limits answer first).
+        let mut v = ImageValidator::new();
+        v.push(&jpeg(&[&sof(0xC0, 8, 65501, 8, &[(1, 0x11, 0)])])).unwrap();
+        assert_eq!(v.info().map(|i| i.width), Some(65501));
     }
 
     #[test]
