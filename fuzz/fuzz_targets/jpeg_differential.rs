@@ -68,6 +68,8 @@ fn has_unbuildable_dc_table(bytes: &[u8]) -> bool {
 /// Why the validator may refuse what jpeg-decoder decodes, or take what it does not.
 fn deliberate(bytes: &[u8], decoded: &Result<(u32, u32), String>) -> Option<&'static str> {
     match decoded {
+        // Pillow only recognises a JPEG by FF D8 FF (libjpeg skips junk after SOI).
+        Ok(_) if bytes.get(2) != Some(&0xFF) => Some("junk right after SOI: Pillow does not open it"),
         Ok(_) => match header(bytes) {
             Header { frame: Some((marker, precision, components)), .. }
                 if !matches!(marker, 0xC0..=0xC2 | 0xC9 | 0xCA) || precision != 8 || components == 2 =>
