@@ -6,7 +6,7 @@
 source "$(dirname "$0")/toolchain.sh"
 cd "$ROOT/fuzz"
 SECONDS_PER_TARGET="${1:-60}"; shift || true
-TARGETS=("${@:-png jpeg destination request}")
+TARGETS=("${@:-png jpeg png_differential jpeg_differential destination request}")
 read -r -a TARGETS <<< "${TARGETS[*]}"
 if ! cargo fuzz --version >/dev/null 2>&1; then
   say "cargo install cargo-fuzz (once)"
@@ -34,6 +34,18 @@ mkdir -p corpus/destination
 printf 'http://A%%C3%%A9.example/\n//\xc3\x89X.example/' > corpus/destination/seed-idn
 printf 'https://img.example.com:8080/a.png\nhttps://img.example.com:22/' > corpus/destination/seed-ports
 printf 'http://127.1/\nhttp://[::ffff:169.254.169.254]:80/' > corpus/destination/seed-private
+# The differential targets start from the real-world corpus, minus the signature they prepend.
+seed_corpus() {
+  local target=$1 skip=$2; shift 2
+  mkdir -p "corpus/$target"
+  [ -n "$(ls -A "corpus/$target")" ] && return
+  for file in "$@"; do
+    tail -c +"$skip" "$file" > "corpus/$target/$(basename "$file")"
+  done
+}
+shopt -s nullglob
+seed_corpus png_differential 9 "$ROOT"/tests/corpus/*/*.png
+seed_corpus jpeg_differential 3 "$ROOT"/tests/corpus/*/*.jpg "$ROOT"/tests/corpus/*/*.mpo
 run() {
   mkdir -p "corpus/$1" artifacts
   cargo +nightly fuzz run "${BUILD[@]}" "$1" "corpus/$1" -- -max_total_time="$SECONDS_PER_TARGET" -print_final_stats=1 2>&1 \

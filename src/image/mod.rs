@@ -13,6 +13,8 @@ pub mod jpeg;
 pub mod png;
 
 #[cfg(test)]
+mod corpus_tests;
+#[cfg(test)]
 mod tests;
 
 pub use format::{ImageFormat, ImageInfo, ImageValidator, Rejection};

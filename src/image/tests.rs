@@ -53,8 +53,11 @@ const VALID: &[(&str, ImageFormat, u32, u32)] = &[
     ("jpeg-optimized-smooth-cjpeg.jpg", Jpeg, 64, 48),
     ("jpeg-progressive-restart-jpegtran.jpg", Jpeg, 64, 48),
     ("jpeg-grayscale-optimized-jpegtran.jpg", Jpeg, 64, 48),
-    ("jpeg-fill-bytes-tem-python.jpg", Jpeg, 32, 24),
 ];
+
+/// PNG/JPEG fixtures the decoders refuse: TEM before the first scan stops Pillow's marker
+/// parser (libjpeg alone would show it).
+const REFUSED: &[&str] = &["jpeg-fill-bytes-tem-python.jpg"];
 
 /// Fixtures of other formats: must be rejected as unsupported.
 const UNSUPPORTED: &[&str] = &[
@@ -140,8 +143,17 @@ impl Rng {
 fn every_image_fixture_is_classified() {
     for entry in std::fs::read_dir(fixture_dir()).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
-        let known = VALID.iter().any(|v| v.0 == name) || UNSUPPORTED.contains(&name.as_str());
+        let known = VALID.iter().any(|v| v.0 == name)
+            || UNSUPPORTED.contains(&name.as_str())
+            || REFUSED.contains(&name.as_str());
         assert!(known, "fixture {name} is not listed in src/image/tests.rs");
+    }
+}
+
+#[test]
+fn refused_fixtures_are_corrupt() {
+    for name in REFUSED {
+        assert_eq!(validate(&fixture(name)), Err(Rejection::Corrupt), "{name}");
     }
 }
 
@@ -238,11 +250,13 @@ fn every_truncation_is_corrupt() {
     }
 }
 
+/// Bytes after the first image (MPO frames, gain maps, trailers, padding, anything) are
+/// stored unchanged: they change neither the verdict nor the dimensions.
 #[test]
-fn trailing_bytes_are_corrupt() {
+fn trailing_bytes_are_stored() {
     let png = fixture("sample.png");
     let jpeg = fixture("sample.jpg");
-    for (name, bytes, _) in valid() {
+    for (name, bytes, expected) in valid() {
         let trailers: [&[u8]; 8] = [
             b"\0",
             b"\n",
@@ -258,14 +272,11 @@ fn trailing_bytes_are_corrupt() {
             polyglot.extend_from_slice(trailer);
             assert_eq!(
                 validate(&polyglot),
-                Err(Rejection::Corrupt),
+                Ok(expected),
                 "{name} + {} bytes",
                 trailer.len()
             );
-            // Rejected by the push that delivers the trailer, not only at finish().
-            let mut v = ImageValidator::new();
-            v.push(&bytes).unwrap();
-            assert_eq!(v.push(trailer), Err(Rejection::Corrupt));
+            assert_eq!(validate_chunked(&polyglot, || 1), Ok(expected), "{name}");
         }
     }
 }
@@ -294,26 +305,19 @@ fn png_single_byte_flips_never_pass() {
     assert!(checked > 10_000);
 }
 
+/// Flips no decoder can pass over: SOI, the frame's precision and component count, a scan's
+/// component count, and marker codes turned into reserved ones. (A flipped `FF` or length
+/// byte now only makes junk that libjpeg skips to the next marker, as the validator does;
+/// the corpus and the fuzz targets judge those against real decoders.)
 #[test]
 fn jpeg_structure_flips_never_pass() {
-    let mut skipped_coincidences = 0;
     for (name, bytes, expected) in valid() {
         if expected.format != Jpeg {
             continue;
         }
-        let markers = jpeg_walk(&bytes);
         let mut offsets: Vec<(usize, &str)> = vec![(0, "SOI"), (1, "SOI")];
-        for m in &markers {
-            // The FF of a table marker right after entropy data is indistinguishable from
-            // entropy data once flipped; every other marker FF is structural.
-            if !m.after_scan || m.code == 0xD9 {
-                offsets.push((m.ff, "marker FF"));
-            }
+        for m in jpeg_walk(&bytes) {
             offsets.push((m.ff + 1, "marker code"));
-            if let Some(len) = m.len {
-                offsets.push((len, "length hi"));
-                offsets.push((len + 1, "length lo"));
-            }
             if is_sof(m.code) {
                 offsets.push((m.body.start, "SOF precision"));
                 offsets.push((m.body.start + 5, "SOF Nf"));
@@ -326,30 +330,11 @@ fn jpeg_structure_flips_never_pass() {
             for mask in [0xFFu8, 0x01, 0x80] {
                 let orig = bytes[offset];
                 let flipped = orig ^ mask;
-                if what == "marker code" && same_class(orig, flipped) {
-                    continue; // e.g. APP0 -> APP1, SOF0 -> SOF1: still well-formed
+                if what == "marker code" && !(0x02..=0xBF).contains(&flipped) {
+                    continue; // only flips into reserved codes are always fatal
                 }
                 let mut bad = bytes.clone();
                 bad[offset] = flipped;
-                if let Some(m) = markers
-                    .iter()
-                    .find(|m| m.len.is_some_and(|l| l == offset || l + 1 == offset))
-                {
-                    // A segment length changed so that the segment now ends exactly on
-                    // a later marker just swallows whole segments/scans: structurally
-                    // valid and only a decoder could notice (happens in progressive files
-                    // with many small segments: e.g. a DHT length +128 or +256).
-                    let len_at = m.len.unwrap();
-                    let new_end =
-                        len_at + u16::from_be_bytes([bad[len_at], bad[len_at + 1]]) as usize;
-                    let lands_on_marker = markers.iter().any(|other| {
-                        new_end <= other.ff && bytes[new_end..=other.ff].iter().all(|&b| b == 0xFF)
-                    });
-                    if lands_on_marker && m.code != 0xDA && !is_sof(m.code) {
-                        skipped_coincidences += 1;
-                        continue;
-                    }
-                }
                 assert!(
                     validate(&bad).is_err(),
                     "{name}: {what} at {offset} ({orig:#04x} -> {flipped:#04x}) accepted"
@@ -357,13 +342,6 @@ fn jpeg_structure_flips_never_pass() {
             }
         }
     }
-    // 13 with the current fixtures, out of several thousand flips.
-    assert!(skipped_coincidences < 40, "{skipped_coincidences}");
-}
-
-fn same_class(a: u8, b: u8) -> bool {
-    let app = |m: u8| matches!(m, 0xE0..=0xEF | 0xFE);
-    (is_sof(a) && is_sof(b)) || (app(a) && app(b))
 }
 
 #[test]
@@ -583,9 +561,10 @@ fn png_palette_rules_on_real_files() {
                     data: vec![0; 6],
                 },
             );
+            // libpng ignores it (a benign error), Pillow too.
             assert_eq!(
                 validate(&png_build(&with)),
-                Err(Rejection::Corrupt),
+                validate(&png_build(&chunks)),
                 "{name} PLTE in grey"
             );
         }
@@ -603,16 +582,6 @@ fn png_iend_and_ihdr_order() {
             validate(&png_build(&c)),
             Err(Rejection::Corrupt),
             "{name} no IEND"
-        );
-        let mut c = png_chunks(&png_build(&chunks));
-        c.push(Chunk {
-            ty: *b"IEND",
-            data: vec![],
-        });
-        assert_eq!(
-            validate(&png_build(&c)),
-            Err(Rejection::Corrupt),
-            "{name} two IEND"
         );
         let mut c = png_chunks(&png_build(&chunks));
         c.swap(0, 1);
@@ -771,12 +740,13 @@ fn jpeg_missing_or_duplicated_segments() {
             Err(Rejection::Corrupt),
             "{name} SOF after scan"
         );
-        // A second SOI, a DNL, an RST outside the scan, a reserved marker.
+        // A second SOI, a reserved marker, JPG0, DHP, TEM (Pillow's parser stops at it).
         for inserted in [
             &[0xFF, 0xD8][..],
-            &[0xFF, 0xDC, 0, 4, 0, 8],
-            &[0xFF, 0xD0],
             &[0xFF, 0x02],
+            &[0xFF, 0xF0, 0, 2],
+            &[0xFF, 0xDE, 0, 2],
+            &[0xFF, 0x01],
         ] {
             let bad = splice(&bytes, sof.ff..sof.ff, inserted);
             assert_eq!(
@@ -793,9 +763,11 @@ fn jpeg_missing_or_duplicated_segments() {
         );
         let bad = splice(&bytes, sof.body.end..sof.body.end, &[0xFF, 0xD9]);
         assert_eq!(validate(&bad), Err(Rejection::Corrupt), "{name} early EOI");
-        // Allowed extras before the frame: fill bytes, TEM, a COM segment, an APP15.
+        // Extras libjpeg passes over before the frame: fill bytes, an RST, a DNL, junk and
+        // FF 00 before a marker, a COM segment, an APP15 with a bogus length.
         let extra = [
-            0xFF, 0xFF, 0x01, 0xFF, 0xFE, 0, 5, b'h', b'i', b'!', 0xFF, 0xEF, 0, 2,
+            0xFF, 0xFF, 0xD0, 0xFF, 0xDC, 0, 4, 0, 8, b'j', 0xFF, 0x00, 0xFF, 0xFE, 0, 5, b'h',
+            b'i', b'!', 0xFF, 0xEF, 0, 1,
         ];
         let ok = splice(&bytes, sof.ff..sof.ff, &extra);
         assert!(validate(&ok).is_ok(), "{name} with extras");
