@@ -15,6 +15,7 @@ import {
   FIXTURES, HOUR, assertEnvelope, fixture, serve, sha256, sleep, startWorker,
 } from "../tests/support/harness.mjs";
 import { jpeg, png } from "../bench/images.mjs";
+import { peakRssBytes, workerdPids } from "../bench/lib.mjs";
 
 const env = (name, fallback) => Number(process.env[name] ?? fallback);
 const UPLOADS = env("SOAK_UPLOADS", 2000);
@@ -101,6 +102,20 @@ function diesMidBody(bytes, fraction, contentLength) {
   };
 }
 
+/** An upload of a valid image, served with random origin options (`extra` overrides them). */
+function validUpload(item, extra = {}) {
+  const img = validImage();
+  const opts = originOptions(extra);
+  return { item, image: img, path: storagePath(img.bytes.length, opts.contentLength), origin: () => serve(img.bytes, opts) };
+}
+
+/** An upload of `size` bytes that are not a storable image, made by `makeBytes` per request
+ * (a copy of a 12 MiB image held by the plan for the whole run would be memory for nothing). */
+function badUpload(item, size, makeBytes) {
+  const opts = originOptions();
+  return { item, path: storagePath(size, opts.contentLength), origin: () => (req, res) => serve(makeBytes(), opts)(req, res) };
+}
+
 function flipByte(bytes, offset) {
   const copy = Buffer.from(bytes);
   copy[offset] ^= 0xff;
@@ -118,26 +133,21 @@ const SCENARIOS = {
   valid: {
     share: 40,
     allowed: ok,
-    block: (items) => {
-      const img = validImage();
-      const opts = originOptions();
-      return [{ item: items.shared(), image: img, path: storagePath(img.bytes.length, opts.contentLength), origin: () => serve(img.bytes, opts) }];
-    },
+    block: (items) => [validUpload(items.shared())],
   },
   invalid: {
     share: 8,
     allowed: ["invalid-url:unsupported-type", "invalid-url:corrupt", "invalid-url:empty"],
     block: (items) => {
-      let bytes;
-      if (chance(0.4)) bytes = pick(NOT_IMAGES).bytes;
-      else if (chance(0.1)) bytes = Buffer.alloc(0);
-      else {
-        // A bad CRC anywhere in a PNG, the very end included (found only at the last byte).
-        const source = pick([...SMALL, ...MEDIUM, ...BIG].filter((i) => i.label.endsWith(".png"))).bytes;
-        bytes = flipByte(source, chance(0.5) ? source.length - 1 : int(100, source.length - 1));
+      if (chance(0.4)) {
+        const { bytes } = pick(NOT_IMAGES);
+        return [badUpload(items.shared(), bytes.length, () => bytes)];
       }
-      const opts = originOptions();
-      return [{ item: items.shared(), path: storagePath(bytes.length, opts.contentLength), origin: () => serve(bytes, opts) }];
+      if (chance(0.1)) return [badUpload(items.shared(), 0, () => Buffer.alloc(0))];
+      // A bad CRC anywhere in a PNG, the very end included (found only at the last byte).
+      const { bytes } = pick([...SMALL, ...MEDIUM, ...BIG].filter((i) => i.label.endsWith(".png")));
+      const offset = chance(0.5) ? bytes.length - 1 : int(100, bytes.length - 1);
+      return [badUpload(items.shared(), bytes.length, () => flipByte(bytes, offset))];
     },
   },
   truncated: {
@@ -146,8 +156,7 @@ const SCENARIOS = {
     block: (items) => {
       const img = validImage();
       const bytes = img.bytes.subarray(0, int(0, img.bytes.length - 1)); // ends cleanly, too early
-      const opts = originOptions();
-      return [{ item: items.shared(), path: storagePath(bytes.length, opts.contentLength), origin: () => serve(bytes, opts) }];
+      return [badUpload(items.shared(), bytes.length, () => bytes)];
     },
   },
   "slow-origin": {
@@ -175,42 +184,26 @@ const SCENARIOS = {
     share: 6,
     // The client hangs up while the worker fetches; a fast upload may answer first.
     allowed: ["client-aborted", "action-successful"],
-    block: (items) => {
-      const img = validImage();
-      const opts = originOptions({ chunks: 10, chunkDelayMs: 50 });
-      return [{ item: items.shared(), image: img, origin: () => serve(img.bytes, opts), abortAfterMs: int(10, 700) }];
-    },
+    block: (items) => [{ ...validUpload(items.shared(), { chunks: 10, chunkDelayMs: 50 }), abortAfterMs: int(10, 700) }],
   },
   "same-item": {
     share: 15,
     allowed: ok,
     block: (items) => {
       const item = items.shared();
-      return Array.from({ length: int(2, 5) }, () => {
-        const img = validImage();
-        const opts = originOptions();
-        return { item, image: img, path: storagePath(img.bytes.length, opts.contentLength), origin: () => serve(img.bytes, opts) };
-      });
+      return Array.from({ length: int(2, 5) }, () => validUpload(item));
     },
   },
   "deleted-mid-upload": {
     share: 5,
     // Deleted before the record's update: not-found; after it: the upload had succeeded.
     allowed: ["invalid-param:not-found", "action-successful"],
-    block: (items) => {
-      const img = validImage();
-      const opts = originOptions({ chunks: 8, chunkDelayMs: 40 });
-      return [{ item: items.doomed(), image: img, origin: () => serve(img.bytes, opts), deleteAfterMs: int(0, 600) }];
-    },
+    block: (items) => [{ ...validUpload(items.doomed(), { chunks: 8, chunkDelayMs: 40 }), deleteAfterMs: int(0, 600) }],
   },
   "storage-fault": {
     share: 8,
     allowed: ["application-crash"],
-    block: (items) => {
-      const img = validImage();
-      const opts = originOptions();
-      return [{ item: items.faulty(), image: img, path: storagePath(img.bytes.length, opts.contentLength), origin: () => serve(img.bytes, opts) }];
-    },
+    block: (items) => [validUpload(items.faulty())],
   },
 };
 
@@ -404,7 +397,10 @@ async function sweep(ctx) {
 
 const log = (message) => console.log(`[soak] ${message}`);
 const label = (o) => (o.reason && typeof o.reason === "string" ? `${o.status}:${o.reason}` : o.status);
-const allowedFor = (o) => SCENARIOS[o.upload.scenario].allowed.some((a) => a === o.status || a === label(o));
+/** FETCH_TIMEOUT_MS covers every byte whatever the file holds (API.md §5): on two busy cores a
+ * valid upload may pass it, and that is the contract's answer, so it is allowed everywhere. */
+const LOAD_TIMEOUT = "invalid-url:timeout";
+const allowedFor = (o) => label(o) === LOAD_TIMEOUT || SCENARIOS[o.upload.scenario].allowed.some((a) => a === o.status || a === label(o));
 
 function tally(values) {
   const counts = new Map();
@@ -453,7 +449,8 @@ async function main() {
       if (o.status === "action-successful" && o.upload.image && (o.image?.sha256 !== o.upload.image.sha256 || o.image?.bytes !== o.upload.image.bytes.length)) {
         violations.extra.push(`#${o.upload.n} ${o.upload.scenario}: answered sha256 ${o.image?.sha256}, the origin served ${o.upload.image.sha256}`);
       }
-      if (!allowedFor(o)) violations.extra.push(`${describe(o)} (allowed: ${SCENARIOS[o.upload.scenario].allowed.join(", ")})`);
+      const crash = o.status === "application-crash"; // counted by invariant 4
+      if (!allowedFor(o) && !crash) violations.extra.push(`${describe(o)} (allowed: ${SCENARIOS[o.upload.scenario].allowed.join(", ")})`);
     }
 
     // Before the sweep: what the uploads themselves left unreferenced, by kind of item.
@@ -480,14 +477,15 @@ async function main() {
     // The sweep must not have broken invariant 1 either.
     violations[1].push(...(await checkRows(ctx, rowsAfter, servedTo)).map((v) => `after the sweep: ${v}`));
 
-    report({ outcomes, plan, uploadSeconds, settleMs, objectsBefore, orphansBefore, orphanKinds, objectsAfter, rowsAfter, sweeps, violations, logs: ctx.logs, started });
+    const peakMB = { node: process.resourceUsage().maxRSS / 1024, workerd: peakRssBytes(workerdPids()) / MiB };
+    report({ peakMB, outcomes, plan, uploadSeconds, settleMs, objectsBefore, orphansBefore, orphanKinds, objectsAfter, rowsAfter, sweeps, violations, logs: ctx.logs, started });
     return Object.values(violations).every((v) => v.length === 0);
   } finally {
     await ctx.dispose();
   }
 }
 
-function report({ outcomes, uploadSeconds, settleMs, objectsBefore, orphansBefore, orphanKinds, objectsAfter, rowsAfter, sweeps, violations, logs, started }) {
+function report({ peakMB, outcomes, uploadSeconds, settleMs, objectsBefore, orphansBefore, orphanKinds, objectsAfter, rowsAfter, sweeps, violations, logs, started }) {
   console.log("\nPer scenario (outcome = envelope status[:data.reason]; allowed = what the contract permits there)");
   const rows = Object.keys(SCENARIOS).map((name) => {
     const mine = outcomes.filter((o) => o.upload.scenario === name);
@@ -498,11 +496,13 @@ function report({ outcomes, uploadSeconds, settleMs, objectsBefore, orphansBefor
     ];
   });
   table(["scenario", "uploads", "outcomes", "unexpected", "p50 ms", "p99 ms"], rows);
+  const lateValid = outcomes.filter((o) => o.upload.scenario !== "slow-origin" && label(o) === LOAD_TIMEOUT).length;
+  console.log(`(${lateValid} uploads outside slow-origin passed FETCH_TIMEOUT_MS ${FETCH_TIMEOUT_MS} under load: allowed, not violations)`);
 
   const aborted = outcomes.filter((o) => o.status === "client-aborted");
   console.log(`\nClients that hung up (${aborted.length}), as the worker logged them: ${tally(aborted.map((o) => (o.worker ? `${o.worker.status}${o.worker.reason ? `:${o.worker.reason}` : ""}` : "no log line"))).map(([k, n]) => `${k} ${n}`).join(", ") || "none"}`);
 
-  console.log("\nStorage paths of bodies that reached the worker whole (valid, same-item, fault, invalid, truncated)");
+  console.log("\nStorage paths (by the body's size and Content-Length; every scenario but slow and dying origins)");
   const paths = outcomes.filter((o) => o.upload.path);
   table(["path", "uploads", "action-successful"], tally(paths.map((o) => o.upload.path)).map(([p, n]) => [
     p, n, paths.filter((o) => o.upload.path === p && o.status === "action-successful").length,
@@ -540,7 +540,7 @@ function report({ outcomes, uploadSeconds, settleMs, objectsBefore, orphansBefor
     if (list.length > 20) console.log(`  violation ${k}: … ${list.length - 20} more`);
   }
   const total = Object.values(violations).reduce((n, v) => n + v.length, 0);
-  console.log(`\n${outcomes.length} uploads at concurrency ${CONCURRENCY} in ${uploadSeconds.toFixed(0)} s, settled in ${(settleMs / 1000).toFixed(0)} s, ${((Date.now() - started) / 1000).toFixed(0)} s in all; seed ${SEED}; ${total} violations`);
+  console.log(`\n${outcomes.length} uploads at concurrency ${CONCURRENCY} in ${uploadSeconds.toFixed(0)} s, settled in ${(settleMs / 1000).toFixed(0)} s, ${((Date.now() - started) / 1000).toFixed(0)} s in all; peak RSS node ${peakMB.node.toFixed(0)} MB, workerd ${peakMB.workerd.toFixed(0)} MB; seed ${SEED}; ${total} violations`);
 }
 
 main().then(
