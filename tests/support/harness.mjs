@@ -73,6 +73,8 @@ function routeKey(url) {
   return `${u.host}${u.pathname}${u.search}`;
 }
 
+const ignoreError = () => {};
+
 export class Origin {
   constructor() {
     this.routes = new Map();
@@ -103,7 +105,9 @@ export class Origin {
 
   async node(req, res) {
     res.on("error", () => {});
-    req.socket?.on("error", () => {});
+    // Once per socket: a keep-alive socket serves many requests, and a listener per request
+    // piles up (MaxListenersExceededWarning in long runs such as the soak).
+    if (req.socket && !req.socket.listeners("error").includes(ignoreError)) req.socket.on("error", ignoreError);
     const headers = { ...req.headers };
     delete headers["mf-custom-node-service"];
     const key = `${req.headers.host}${req.url}`;
@@ -262,9 +266,10 @@ export async function startWorker({ vars = {}, kv = true, d1 = true, r2 = true, 
 
   /**
    * PUT the upload route. `body`: object (JSON-encoded), string / Buffer (sent raw) or undefined
-   * (no body). Options: headers, query (object), path, method, contentType (null = no header).
+   * (no body). Options: headers, query (object), path, method, contentType (null = no header),
+   * signal (an AbortSignal: the client hangs up when it fires).
    */
-  ctx.put = async (body, { headers = {}, query, path: p = ROUTE, method = "PUT", contentType = "application/json" } = {}) => {
+  ctx.put = async (body, { headers = {}, query, path: p = ROUTE, method = "PUT", contentType = "application/json", signal } = {}) => {
     const url = new URL(p, BASE);
     if (query) for (const [k, v] of Object.entries(query)) url.searchParams.set(k, String(v));
     const h = { ...headers };
@@ -276,7 +281,7 @@ export async function startWorker({ vars = {}, kv = true, d1 = true, r2 = true, 
     else if (Buffer.isBuffer(body) || body instanceof Uint8Array) payload = new Uint8Array(body);
     else if (typeof body === "string") payload = new Uint8Array(Buffer.from(body, "utf8"));
     else payload = new Uint8Array(Buffer.from(JSON.stringify(body), "utf8"));
-    const init = { method, headers: h };
+    const init = { method, headers: h, signal };
     if (payload !== undefined && method !== "GET" && method !== "HEAD") init.body = payload;
     const res = await mf.dispatchFetch(url.toString(), init);
     return toResult(res);
