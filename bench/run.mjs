@@ -102,6 +102,8 @@ for (let round = 0; round < ROUNDS; round++) {
     }
   }
   console.error(`round ${round + 1}/${ROUNDS} done after ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  // Kept after every round: on a shared machine a later round can die (another job exhausted memory once).
+  writeFileSync(path.join(OUT, "rounds.json"), JSON.stringify({ rounds: round + 1, runs: results }, null, 1));
 }
 
 const med = (runs, field) => median(runs.map((r) => r[field]));
