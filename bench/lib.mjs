@@ -1,9 +1,10 @@
-// Shared by the benchmarks: the subjects (the built worker and the two floor workers) as
-// Miniflare instances with real local KV / D1 / R2, a Node origin answering their fetches, and
-// readings of the workerd processes from /proc (CPU ticks, RSS, peak RSS).
+// Shared by the benchmarks: the subjects (the built worker and the floor workers) as Miniflare
+// instances with real local KV / D1 / R2, a Node origin answering their fetches, and readings
+// of the workerd processes from /proc (CPU ticks, RSS, peak RSS).
 import { readFileSync, readdirSync } from "node:fs";
 import { createHash } from "node:crypto";
 import path from "node:path";
+import { gzipSync } from "node:zlib";
 import { Miniflare } from "miniflare";
 import { ROOT } from "./stats.mjs";
 
@@ -13,30 +14,84 @@ const TOKEN = "bench-token-0123456789abcdef";
 export const ITEMS = 8;
 const CLK_TCK = 100; // getconf CLK_TCK on Linux
 
+const TOKEN_HASH = createHash("sha256").update(TOKEN).digest("hex");
+
+/** How the origin sends an image: `/5MB.png` with its Content-Length, `/chunked/5MB.png`
+ * without one (chunked, in 64 KiB chunks), `/gzip/5MB.png` with `Content-Encoding: gzip` (the
+ * runtime decodes it; the header's length is the encoded one, so it tells nothing). */
+export const MODES = { length: "", chunked: "/chunked", gzip: "/gzip" };
+const CHUNK = 64 * 1024;
+
 /** Node answers every outbound fetch: `images` maps a path (e.g. "/5MB.png") to its bytes. */
 function origin(images) {
+  const gzipped = new Map();
   return (request) => {
-    const bytes = images.get(new URL(request.url).pathname);
+    const [, mode, rest] = /^(\/chunked|\/gzip)?(\/.*)$/.exec(new URL(request.url).pathname);
+    const bytes = images.get(rest);
     if (!bytes) return new Response("not found", { status: 404 });
-    return new Response(bytes, { headers: { "content-type": "application/octet-stream", "content-length": String(bytes.length) } });
+    const headers = { "content-type": "application/octet-stream" };
+    if (mode === "/gzip") {
+      if (!gzipped.has(rest)) gzipped.set(rest, gzipSync(bytes, { level: 1 }));
+      const body = gzipped.get(rest);
+      return new Response(body, { headers: { ...headers, "content-encoding": "gzip", "content-length": String(body.length) } });
+    }
+    if (mode === "/chunked") {
+      let offset = 0;
+      const body = new ReadableStream({
+        type: "bytes",
+        pull(controller) {
+          if (offset >= bytes.length) return controller.close();
+          controller.enqueue(Uint8Array.prototype.slice.call(bytes, offset, offset + CHUNK)); // a copy: enqueue transfers its buffer
+          offset += CHUNK;
+        },
+      });
+      return new Response(body, { headers });
+    }
+    return new Response(bytes, { headers: { ...headers, "content-length": String(bytes.length) } });
   };
 }
 
-const common = (images) => ({ modules: true, compatibilityDate: "2026-04-20", cf: false, r2Buckets: ["IMAGES"], outboundService: origin(images) });
+const common = (images, logs) => ({
+  modules: true,
+  compatibilityDate: "2026-04-20",
+  cf: false,
+  r2Buckets: ["IMAGES"],
+  outboundService: origin(images),
+  handleStructuredLogs: (entry) => logs(entry),
+});
 
-const floor = (query) => ({
-  options: (images) => ({ ...common(images), scriptPath: path.join(ROOT, "bench/floor_worker.mjs") }),
+/** Seeds the session, its user and the list items the worker (and the bindings floor) read. */
+async function seed(mf) {
+  const db = await mf.getD1Database("DB");
+  const sql = readFileSync(path.join(ROOT, "migrations/0001_list_items.sql"), "utf8").replace(/--.*$/gm, "").replace(/\s+/g, " ");
+  await db.exec(sql);
+  for (let id = 1; id <= ITEMS; id++) {
+    await db.prepare("INSERT OR IGNORE INTO list_items (id, key, slug, name) VALUES (?, ?, ?, ?)").bind(id, "k", "s", "n").run();
+  }
+  const kv = await mf.getKVNamespace("SESSIONS");
+  const now = new Date().toISOString();
+  await kv.put(`session:${TOKEN_HASH}`, JSON.stringify({ id: 1, user_id: 1, created_at: now, last_used_at: now, remember_me: true }));
+  await kv.put("user:1", JSON.stringify({ id: 1, client_id: 1 }));
+}
+
+const floor = (query, bindings = false) => ({
+  options: (images, logs) => ({
+    ...common(images, logs),
+    scriptPath: path.join(ROOT, "bench/floor_worker.mjs"),
+    ...(bindings ? { kvNamespaces: ["SESSIONS"], d1Databases: ["DB"] } : {}),
+  }),
+  seed: bindings ? seed : undefined,
   request: (imagePath, lane) => [
     `http://bench/${query}`,
-    { method: "POST", body: JSON.stringify({ url: `https://origin.test${imagePath}`, key: `floor/${lane}` }) },
+    { method: "POST", body: JSON.stringify({ url: `https://origin.test${imagePath}`, key: `floor/${lane}`, tokenHash: TOKEN_HASH }) },
   ],
 });
 
 /** name → { options(images), seed?(mf), request(imagePath, lane) → dispatchFetch arguments }. */
 export const SUBJECTS = {
   worker: {
-    options: (images) => ({
-      ...common(images),
+    options: (images, logs) => ({
+      ...common(images, logs),
       scriptPath: path.join(ROOT, "shim/entry.mjs"),
       modulesRoot: ROOT,
       modulesRules: [
@@ -48,18 +103,7 @@ export const SUBJECTS = {
       // Throughput, not the deadline, is measured: a loaded 2-core machine must not time out.
       bindings: { FETCH_TIMEOUT_MS: "120000" },
     }),
-    async seed(mf) {
-      const db = await mf.getD1Database("DB");
-      const sql = readFileSync(path.join(ROOT, "migrations/0001_list_items.sql"), "utf8").replace(/--.*$/gm, "").replace(/\s+/g, " ");
-      await db.exec(sql);
-      for (let id = 1; id <= ITEMS; id++) {
-        await db.prepare("INSERT OR IGNORE INTO list_items (id, key, slug, name) VALUES (?, ?, ?, ?)").bind(id, "k", "s", "n").run();
-      }
-      const kv = await mf.getKVNamespace("SESSIONS");
-      const now = new Date().toISOString();
-      await kv.put(`session:${createHash("sha256").update(TOKEN).digest("hex")}`, JSON.stringify({ id: 1, user_id: 1, created_at: now, last_used_at: now, remember_me: true }));
-      await kv.put("user:1", JSON.stringify({ id: 1, client_id: 1 }));
-    },
+    seed,
     request: (imagePath, lane) => [
       "http://bench/api/v1/list_items/upload_image",
       {
@@ -71,8 +115,12 @@ export const SUBJECTS = {
   },
   "floor (bare)": floor(""),
   "floor (pass-through)": floor("?passthrough=1"),
-  "floor (pass-through + copy)": floor("?passthrough=1&copy=1"),
+  /** The bare floor plus the worker's binding calls around the image (KV, D1, R2 delete, log line). */
+  "floor (bare + bindings)": floor("?ops=kv,d1,delete,log", true),
 };
+
+/** A floor with only some of the binding calls, without (`pipe=0`) or with the image: bench/fixed.mjs. */
+export const opsFloor = (ops, pipe = true) => floor(`?ops=${ops.join(",")}${pipe ? "" : "&pipe=0"}`, true);
 
 /** The workerd processes started by this Node process. */
 export function workerdPids() {
@@ -111,13 +159,20 @@ export const rssBytes = (pids) => sumOver(pids, statusKb("VmRSS"));
 export const peakRssBytes = (pids) => sumOver(pids, statusKb("VmHWM"));
 
 /**
- * Starts `name` with `images` served by the origin and returns { mf, pids, send(imagePath, lane) }
- * where send resolves to the request's latency in ms and throws unless the answer is a 200.
+ * Starts `name` (or a subject object) with `images` served by the origin and returns
+ * { mf, pids, send(imagePath, lane), wasmMemory() } where send resolves to the request's latency
+ * in ms and throws unless the answer is a 200, and wasmMemory() is the largest
+ * `wasm_memory_bytes` of the worker's request-log lines so far (null for a floor).
  */
 export async function start(name, images) {
-  const subject = SUBJECTS[name];
+  const subject = typeof name === "string" ? SUBJECTS[name] : name;
   const before = new Set(workerdPids());
-  const mf = new Miniflare(subject.options(images));
+  let wasmMemory = null;
+  const logs = ({ message }) => {
+    const match = /"wasm_memory_bytes":(\d+)/.exec(message);
+    if (match) wasmMemory = Math.max(wasmMemory ?? 0, Number(match[1]));
+  };
+  const mf = new Miniflare(subject.options(images, logs));
   await mf.ready;
   await subject.seed?.(mf);
   const pids = workerdPids().filter((pid) => !before.has(pid));
@@ -128,5 +183,5 @@ export async function start(name, images) {
     if (res.status !== 200) throw new Error(`${name}: ${res.status} ${text.slice(0, 300)}`);
     return performance.now() - started;
   };
-  return { mf, pids, send };
+  return { mf, pids, send, wasmMemory: () => wasmMemory };
 }

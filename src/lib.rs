@@ -64,8 +64,16 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Respo
     .and_then(|response| with_cors(response, &req, &env));
     log.http_status = response.as_ref().map(Response::status_code).unwrap_or(500);
     log.total_ms = now_ms() - started;
+    log.wasm_memory_bytes = Some(wasm_memory_bytes());
     worker::console_log!("{}", log.to_json());
     response
+}
+
+/// The byte length of this instance's wasm linear memory.
+fn wasm_memory_bytes() -> u64 {
+    use wasm_bindgen::JsCast;
+    let memory = wasm_bindgen::memory().unchecked_into::<js_sys::WebAssembly::Memory>();
+    memory.buffer().unchecked_into::<js_sys::ArrayBuffer>().byte_length().into()
 }
 
 /// The hourly Cron Trigger: the sweep of orphaned images (API.md §8).

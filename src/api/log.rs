@@ -43,6 +43,10 @@ pub struct RequestLog {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub d1_ms: Option<f64>,
     pub total_ms: f64,
+    /// The wasm instance's linear memory when the line is written (it never shrinks: its
+    /// high-water mark), so benchmarks can see whether it grows with image size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wasm_memory_bytes: Option<u64>,
 }
 
 impl RequestLog {
@@ -98,12 +102,13 @@ mod tests {
             r2_ms: Some(1.0),
             d1_ms: Some(1.0),
             total_ms: 5.0,
+            wasm_memory_bytes: Some(1_114_112),
         };
         // The order is the emitted text's (serde_json's `Value` sorts keys): each key once, in this order.
         let line = log.to_json();
         let value: serde_json::Value = serde_json::from_str(&line).unwrap();
         let expected = ["request_id", "method", "route", "status", "http_status", "user_id", "list_item_id", "bytes", "streamed",
-             "fetch_validate_ms", "r2_ms", "d1_ms", "total_ms"];
+             "fetch_validate_ms", "r2_ms", "d1_ms", "total_ms", "wasm_memory_bytes"];
         assert_eq!(value.as_object().unwrap().len(), expected.len());
         let positions: Vec<usize> = expected.iter().map(|k| line.find(&format!("\"{k}\":")).unwrap()).collect();
         assert!(positions.windows(2).all(|w| w[0] < w[1]), "{line}");
