@@ -23,9 +23,6 @@ use serde_json::{json, Value};
 use crate::api::failure::Failure;
 use crate::list_item::{image_key, ImageFields, Row};
 
-/// How often the record is re-read when a concurrent upload changed it under us.
-pub const MAX_SWAP_ATTEMPTS: usize = 3;
-
 /// The open write of the new object.
 #[allow(async_fn_in_trait)] // single-threaded (wasm): no Send bounds wanted
 pub trait ObjectWrite {
@@ -142,7 +139,7 @@ async fn run<W: ObjectWrite, O: ObjectStore, I: ItemStore>(
         // The client has been told it failed: do not make it true behind their back.
         return discard(target, &object.key).await;
     }
-    let failure = match point_item_at(target.items, id, &mut item, fields).await {
+    let failure = match point_item_at(target.items, id, &mut item, fields, timed_out).await {
         Ok(Some(updated)) => return committed(target, updated, image_key(&item), &object.key, reply).await,
         Ok(None) => not_found(),
         Err(failure) => failure,
@@ -196,9 +193,17 @@ async fn discard<O: ObjectStore, I: ItemStore>(target: &Target<'_, O, I>, key: &
 }
 
 /// Compare-and-swap the image fields; `Ok(Some(row))` once switched (`item` then holds the row
-/// as it was just before), `Ok(None)` if the item disappeared meanwhile.
-async fn point_item_at<I: ItemStore>(items: &I, id: i64, item: &mut Row, fields: &ImageFields) -> Result<Option<Row>, Failure> {
-    for _ in 0..MAX_SWAP_ATTEMPTS {
+/// as it was just before), `Ok(None)` if the item disappeared meanwhile. A lost swap means
+/// another upload to the item committed, so it is retried for as long as the store deadline
+/// allows (a fixed number of attempts failed valid uploads once four raced for one item).
+async fn point_item_at<I: ItemStore>(
+    items: &I,
+    id: i64,
+    item: &mut Row,
+    fields: &ImageFields,
+    timed_out: &Cell<bool>,
+) -> Result<Option<Row>, Failure> {
+    while !timed_out.get() {
         let expected = image_key(item).map(str::to_string);
         if let Some(updated) = items.replace_image(id, expected.as_deref(), fields).await.map_err(Failure::Crash)? {
             return Ok(Some(updated));
@@ -208,7 +213,7 @@ async fn point_item_at<I: ItemStore>(items: &I, id: i64, item: &mut Row, fields:
             None => return Ok(None),
         }
     }
-    Err(Failure::Crash(format!("list item {id} kept changing during the update")))
+    Err(Failure::Crash(format!("list item {id} kept changing until the store deadline")))
 }
 
 #[cfg(test)]

@@ -239,14 +239,38 @@ fn compare_and_swap_retries_after_a_concurrent_upload() {
 }
 
 #[test]
-fn an_item_that_keeps_changing_is_a_crash_and_the_new_object_goes() {
+fn many_concurrent_uploads_do_not_exhaust_the_swap() {
+    // Every lost swap means a rival committed: ten in a row still end in this upload's commit.
     let world = World::new();
-    for key in ["list_items/7/a.png", "list_items/7/b.png", "list_items/7/c.png"] {
-        world.items.injections.borrow_mut().push(Injection::ConcurrentUpload(key));
+    for n in 0..10 {
+        world.items.injections.borrow_mut().push(Injection::ConcurrentUpload(["list_items/7/a.png", "list_items/7/b.png"][n % 2]));
     }
     let (answer, settled) = run(&world, world.write(Ok(()), None));
+    assert_eq!(settled, Settled::Committed);
+    assert_eq!(image_key(&answer.unwrap()), Some(NEW));
+    assert_eq!(world.journal().last().unwrap(), "delete list_items/7/b.png");
+}
+
+#[test]
+fn an_item_that_keeps_changing_until_the_deadline_is_a_crash_and_the_new_object_goes() {
+    let world = World::new();
+    let (open_update, update_gate) = gate();
+    world.items.injections.borrow_mut().push(Injection::ConcurrentUpload("list_items/7/a.png"));
+    world.items.injections.borrow_mut().push(Injection::Gated(update_gate));
+    let (deadline_open, deadline) = oneshot::channel::<()>();
+    let steps: Vec<Step> = vec![
+        Box::new(|_| deadline_open.send(()).unwrap()),
+        Box::new(|early| {
+            assert!(matches!(early, Some(Err(Failure::Crash(_)))));
+            // The gated swap was in flight at the deadline: a rival got there first meanwhile.
+            world.items.set_key(7, "list_items/7/b.png");
+            open_update.send(()).unwrap();
+        }),
+    ];
+    let (answer, settled) = run_until(&world, world.write(Ok(()), None), deadline.map(|_| ()), steps);
     assert!(matches!(answer, Err(Failure::Crash(_))));
-    assert_eq!(settled, Settled::Discarded);
+    assert_eq!(settled, Settled::Discarded, "no retry after the deadline");
+    assert_eq!(world.items.key_of(7).as_deref(), Some("list_items/7/b.png"));
     assert_eq!(world.journal().last().unwrap(), &format!("delete {NEW}"));
 }
 
