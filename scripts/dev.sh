@@ -24,6 +24,11 @@ or upload a sample image with:
     -H 'Content-Type: application/json' \\
     -d '{"token":"$DEMO_TOKEN","id":$DEMO_ITEM_ID,"image_url":"http://127.0.0.1:$ORIGIN_PORT/large.png"}'
 
+or send the image itself (a direct upload):
+
+  curl -s -X PUT "http://127.0.0.1:$PORT/api/v1/list_items/upload_image?id=$DEMO_ITEM_ID" \\
+    -H "Authorization: Bearer $DEMO_TOKEN" -H 'Content-Type: image/jpeg' -T tests/fixtures/images/sample.jpg
+
 Other samples: sample.png, sample.jpg, sample-progressive.jpg (and sample.gif to see a rejection).
 
 MSG
