@@ -92,9 +92,10 @@ fn deliberate(bytes: &[u8], decoded: &Result<(u32, u32), String>) -> Option<&'st
         // The validator does not decode entropy-coded data, and libjpeg-turbo decodes past
         // what these are about with a warning at most (bad codes and lost restarts become
         // grey blocks; odd scan parameters in sequential files; zero quantizers; TEM; junk
-        // before a marker; a missing Huffman table, for which it has the standard ones).
+        // before a marker; a missing Huffman table, for which it has the standard ones; an
+        // APPn/COM length under 2, which skips nothing).
         Err(e)
-            if ["huffman code", "RST", "TEM marker", "spectral selection", "point transform", "zero value", "successive approximation", "FF 00 found", "unset", "table index"]
+            if ["huffman code", "RST", "TEM marker", "spectral selection", "point transform", "zero value", "successive approximation", "FF 00 found", "unset", "table index", "invalid length"]
                 .iter()
                 .any(|what| e.contains(what)) =>
         {

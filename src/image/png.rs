@@ -623,6 +623,16 @@ pub(crate) mod unit_tests {
     }
 
     #[test]
+    fn ancillary_content_is_not_judged() {
+        // A zero-length or oversized tRNS, odd text: libpng warns at most.
+        for trns in [&[][..], &[0; 300]] {
+            let bytes = png(&[ihdr(1, 1, 8, 3, 0), chunk(b"PLTE", &[0, 0, 0]), chunk(b"tRNS", trns), idat(), iend()]);
+            assert!(check(&bytes).is_ok(), "tRNS of {} bytes", trns.len());
+        }
+        assert!(check(&png(&[ihdr(1, 1, 8, 0, 0), chunk(b"tEXt", b"no separator"), idat(), iend()])).is_ok());
+    }
+
+    #[test]
     fn image_data_must_hold_a_zlib_stream() {
         let with = |data: &[u8]| check(&png(&[ihdr(1, 1, 8, 0, 0), chunk(b"IDAT", data), iend()]));
         assert!(with(&IDAT_1X1).is_ok());
