@@ -8,7 +8,7 @@ import { ROUTE, expectStatus, fixture, serve, startWorker, waitFor } from "../su
 const PNG = fixture("sample.png");
 const GIF = fixture("sample.gif");
 const KEYS = ["request_id", "method", "route", "status", "http_status", "reason", "user_id", "list_item_id",
-  "bytes", "streamed", "fetch_validate_ms", "r2_ms", "d1_ms", "total_ms"];
+  "bytes", "streamed", "fetch_validate_ms", "r2_ms", "d1_ms", "total_ms", "wasm_memory_bytes"];
 
 describe("request log line", () => {
   let ctx;
