@@ -95,7 +95,7 @@ fn deliberate(bytes: &[u8], decoded: &Result<(u32, u32), String>) -> Option<&'st
         // before a marker; a missing Huffman table, for which it has the standard ones; an
         // APPn/COM length under 2, which skips nothing; a component no scan covers, shown flat).
         Err(e)
-            if ["huffman code", "RST", "TEM marker", "spectral selection", "point transform", "zero value", "successive approximation", "FF 00 found", "unset", "table index", "invalid length", "not all components"]
+            if ["huffman code", "RST", "TEM marker", "spectral selection", "point transform", "zero value", "successive approximation", "FF 00 found", "unset", "table index", "two huffman tables", "invalid length", "not all components"]
                 .iter()
                 .any(|what| e.contains(what)) =>
         {
