@@ -93,9 +93,10 @@ fn deliberate(bytes: &[u8], decoded: &Result<(u32, u32), String>) -> Option<&'st
         // what these are about with a warning at most (bad codes and lost restarts become
         // grey blocks; odd scan parameters in sequential files; zero quantizers; TEM; junk
         // before a marker; a missing Huffman table, for which it has the standard ones; an
-        // APPn/COM length under 2, which skips nothing; a component no scan covers, shown flat).
+        // APPn/COM length under 2, which skips nothing; a component no scan covers, shown flat;
+        // an Adobe APP14 transform it does not know, a warning: Pillow and djpeg decode one).
         Err(e)
-            if ["huffman code", "RST", "TEM marker", "spectral selection", "point transform", "zero value", "successive approximation", "FF 00 found", "unset", "table index", "two huffman tables", "invalid length", "not all components"]
+            if ["huffman code", "RST", "TEM marker", "spectral selection", "point transform", "zero value", "successive approximation", "FF 00 found", "unset", "table index", "two huffman tables", "invalid length", "not all components", "color transform in adobe"]
                 .iter()
                 .any(|what| e.contains(what)) =>
         {
