@@ -124,9 +124,17 @@ enum ImageSource {
 impl ImageSource {
     /// The §4 custom metadata besides the item and the user.
     fn metadata(&self) -> (&'static str, String) {
+        match self.source_url() {
+            Some(url) => ("source_url", url),
+            None => ("upload", "direct".to_string()),
+        }
+    }
+
+    /// What D1's `image_source_url` records: the fetched URL, none for a direct upload.
+    fn source_url(&self) -> Option<String> {
         match self {
-            ImageSource::Url(url) => ("source_url", url.to_string()),
-            ImageSource::Body { .. } => ("upload", "direct".to_string()),
+            ImageSource::Url(url) => Some(url.to_string()),
+            ImageSource::Body { .. } => None,
         }
     }
 
@@ -228,11 +236,7 @@ impl StoreJob {
         self.report.bytes.set(Some(received.image.bytes));
         self.report.streamed.set(Some(received.write.streamed()));
         let public_url = format!("{}{}", self.public_origin, image_path(&received.key));
-        let source_url = match &self.source {
-            ImageSource::Url(url) => Some(url.to_string()),
-            ImageSource::Body { .. } => None,
-        };
-        let fields = ImageFields::new(&received.image, received.key.clone(), public_url, source_url);
+        let fields = ImageFields::new(&received.image, received.key.clone(), public_url, self.source.source_url());
         let object = NewObject { key: received.key, write: Timed { inner: received.write, ms: &self.report.r2_ms } };
         let items = Timed { inner: &self.items, ms: &self.report.d1_ms };
         let log = |event: serde_json::Value| worker::console_error!("{event}");
