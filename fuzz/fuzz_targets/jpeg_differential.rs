@@ -94,9 +94,10 @@ fn deliberate(bytes: &[u8], decoded: &Result<(u32, u32), String>) -> Option<&'st
         // grey blocks; odd scan parameters in sequential files; zero quantizers; TEM; junk
         // before a marker; a missing Huffman table, for which it has the standard ones; an
         // APPn/COM length under 2, which skips nothing; a component no scan covers, shown flat;
-        // an Adobe APP14 transform it does not know, a warning: Pillow and djpeg decode one).
+        // an Adobe APP14 transform it does not know, a warning: Pillow and djpeg decode one; a
+        // DNL marker after a later scan, which libjpeg-turbo skips like any marker it ignores).
         Err(e)
-            if ["huffman code", "RST", "TEM marker", "spectral selection", "point transform", "zero value", "successive approximation", "FF 00 found", "unset", "table index", "two huffman tables", "invalid length", "not all components", "color transform in adobe"]
+            if ["huffman code", "RST", "TEM marker", "spectral selection", "point transform", "zero value", "successive approximation", "FF 00 found", "unset", "table index", "two huffman tables", "invalid length", "not all components", "color transform in adobe", "DNL"]
                 .iter()
                 .any(|what| e.contains(what)) =>
         {
