@@ -2,11 +2,15 @@
 //!
 //! Pure core (no `worker` types, tested natively): `api`, `auth::session`, `config`,
 //! `fetch::destination`, `image`, `ingest`, `list_item`, `router`, `sweep::{plan, walk}`.
-//! Thin edge: `edge`, `auth::kv_store`, `fetch::remote`, `rate_limit`, `streams`, `sweep::cloudflare`,
-//! `transfer`, `store`, `routes`, and this file.
+//! Thin edge: `bindings`, `edge`, `auth::kv_store`, `fetch::remote`, `rate_limit`, `streams`,
+//! `sweep::cloudflare`, `transfer`, `store`, `routes`, and this file (`architecture_tests`
+//! fails when any other module names the runtime).
 
 pub mod api;
+#[cfg(test)]
+mod architecture_tests;
 pub mod auth;
+pub mod bindings;
 pub mod config;
 pub mod commit;
 pub mod cors;

@@ -1,8 +1,12 @@
 //! Fetch adapter: the origin request, redirects followed by hand (each hop checked again),
 //! under the caller's abort signal (the deadline lives in `transfer`).
 
+use js_sys::Promise;
 use url::Url;
-use worker::{AbortSignal, Fetch, Headers, Method, Request, RequestInit, RequestRedirect, Response};
+use wasm_bindgen::prelude::wasm_bindgen;
+use worker::wasm_bindgen_futures::JsFuture;
+use worker::worker_sys::web_sys;
+use worker::{AbortSignal, Response};
 
 use super::destination::{check_destination, next_hop, Policy, Refusal};
 use crate::api::failure::UrlFailure;
@@ -52,12 +56,25 @@ pub fn announced_length(response: &Response) -> Option<u64> {
     header("content-length").and_then(|value| value.trim().parse().ok())
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// The runtime's `fetch`, called with a plain `RequestInit`: the `worker` crate's own
+    /// `RequestInit` always converts its `cf` properties through serde, which costs the wasm
+    /// several KB for options this request never sets.
+    #[wasm_bindgen(js_name = fetch, catch)]
+    fn fetch_with_init(url: &str, init: &web_sys::RequestInit) -> Result<Promise, wasm_bindgen::JsValue>;
+}
+
 async fn send(url: &Url, signal: &AbortSignal) -> Result<Response, UrlFailure> {
-    let headers = Headers::new();
+    let headers = web_sys::Headers::new().map_err(|_| UrlFailure::Unreachable)?;
     headers.set("User-Agent", USER_AGENT).map_err(|_| UrlFailure::Unreachable)?;
     headers.set("Accept", ACCEPT).map_err(|_| UrlFailure::Unreachable)?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Get).with_headers(headers).with_redirect(RequestRedirect::Manual);
-    let request = Request::new_with_init(url.as_str(), &init).map_err(|_| UrlFailure::Unreachable)?;
-    Fetch::Request(request).send_with_signal(signal).await.map_err(|_| UrlFailure::Unreachable)
+    let init = web_sys::RequestInit::new();
+    init.set_method("GET");
+    init.set_headers(&headers);
+    init.set_redirect(web_sys::RequestRedirect::Manual);
+    init.set_signal(Some(signal));
+    let promise = fetch_with_init(url.as_str(), &init).map_err(|_| UrlFailure::Unreachable)?;
+    let response = JsFuture::from(promise).await.map_err(|_| UrlFailure::Unreachable)?;
+    Ok(Response::from(web_sys::Response::from(response)))
 }

@@ -8,6 +8,7 @@
 //!
 //! The code is pure Rust, free of `unsafe` and written to never panic on any input.
 
+mod crc32;
 pub mod format;
 pub mod jpeg;
 pub mod png;

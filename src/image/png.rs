@@ -8,6 +8,7 @@
 //! palette, any ancillary chunk's content), and bytes after IEND are not this validator's
 //! business. The zlib stream is not inflated.
 
+use super::crc32::Crc32;
 use super::format::{ImageFormat, ImageInfo, Rejection};
 
 /// The 8-byte PNG file signature.
@@ -51,7 +52,7 @@ pub(crate) struct PngParser {
     buf_len: usize,
     chunk_type: [u8; 4],
     remaining: u32,
-    crc: crc32fast::Hasher,
+    crc: Crc32,
     /// IHDR data (the only chunk body that is kept, 13 bytes).
     ihdr: [u8; 13],
     /// Set once IHDR has been read, its CRC checked and its fields validated.
@@ -92,7 +93,7 @@ impl PngParser {
             buf_len: 0,
             chunk_type: [0; 4],
             remaining: 0,
-            crc: crc32fast::Hasher::new(),
+            crc: Crc32::default(),
             ihdr: [0; 13],
             info: None,
             colour_type: 0,
@@ -249,7 +250,7 @@ impl PngParser {
 
         self.chunk_type = ty;
         self.remaining = length;
-        self.crc = crc32fast::Hasher::new();
+        self.crc = Crc32::default();
         self.crc.update(&ty);
         self.phase = if length == 0 { Phase::Crc } else { Phase::Data };
         Ok(())
@@ -259,7 +260,7 @@ impl PngParser {
     fn end_chunk(&mut self) -> Result<(), Rejection> {
         let [c0, c1, c2, c3, ..] = self.buf;
         let expected = be32([c0, c1, c2, c3]);
-        let actual = core::mem::take(&mut self.crc).finalize();
+        let actual = self.crc.finalize();
         if expected != actual {
             return Err(Rejection::Corrupt);
         }
@@ -597,7 +598,7 @@ pub(crate) mod unit_tests {
 
     #[test]
     fn iend_rules() {
-        let mut good = minimal();
+        let good = minimal();
         assert!(check(&good).is_ok());
         // Non-empty IEND.
         assert_eq!(

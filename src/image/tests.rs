@@ -607,12 +607,8 @@ struct Marker {
     /// Offset of the `FF` right before the code.
     ff: usize,
     code: u8,
-    /// Offset of the 2-byte length, for segments.
-    len: Option<usize>,
     /// Segment body (after the length).
     body: std::ops::Range<usize>,
-    /// Directly preceded by entropy-coded data.
-    after_scan: bool,
 }
 
 fn is_sof(m: u8) -> bool {
@@ -623,7 +619,6 @@ fn is_sof(m: u8) -> bool {
 fn jpeg_walk(b: &[u8]) -> Vec<Marker> {
     let mut out = Vec::new();
     let mut i = 2;
-    let mut after_scan = false;
     while i < b.len() {
         assert_eq!(b[i], 0xFF, "walker lost sync at {i}");
         while b[i] == 0xFF {
@@ -632,26 +627,12 @@ fn jpeg_walk(b: &[u8]) -> Vec<Marker> {
         let (ff, code) = (i - 1, b[i]);
         i += 1;
         if code == 0x01 || code == 0xD9 {
-            out.push(Marker {
-                ff,
-                code,
-                len: None,
-                body: i..i,
-                after_scan,
-            });
-            after_scan = false;
+            out.push(Marker { ff, code, body: i..i });
             continue;
         }
         let len = u16::from_be_bytes([b[i], b[i + 1]]) as usize;
-        out.push(Marker {
-            ff,
-            code,
-            len: Some(i),
-            body: i + 2..i + len,
-            after_scan,
-        });
+        out.push(Marker { ff, code, body: i + 2..i + len });
         i += len;
-        after_scan = false;
         if code == 0xDA {
             // Skip entropy data up to the next non-RST marker.
             loop {
@@ -664,7 +645,6 @@ fn jpeg_walk(b: &[u8]) -> Vec<Marker> {
                     i = k + 1;
                 } else {
                     i = j;
-                    after_scan = true;
                     break;
                 }
             }

@@ -2,7 +2,6 @@
 //! (step 1, the route itself, is decided by the router).
 
 use std::cell::Cell;
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::pin;
 use std::rc::Rc;
@@ -23,6 +22,7 @@ use crate::config::Limits;
 use crate::api::failure::UrlFailure;
 use crate::commit::{commit, storage_timeout, ItemStore, NewObject, ObjectWrite, Reply, Target};
 use crate::edge::{ascii_url, now, now_ms, random_hex, read_capped_body, scalar_var};
+use crate::bindings::{binding, Kv};
 use crate::fetch::remote::{announced_length, open};
 use crate::image::ImageFormat;
 use crate::list_item::{image_path, item_view, object_key, ImageFields, Row};
@@ -37,8 +37,8 @@ fn not_found() -> Failure {
 
 pub async fn upload_image(req: &mut Request, env: &Env, ctx: &Context, log: &mut RequestLog) -> Result<Envelope, Failure> {
     // 2. Bindings this route needs.
-    let sessions = env.kv("SESSIONS").map_err(|_| Failure::ServiceNotFound("SESSIONS"))?;
-    let items = ListItems(env.d1("DB").map_err(|_| Failure::ServiceNotFound("DB"))?);
+    let sessions: Kv = binding(env, "SESSIONS").ok_or(Failure::ServiceNotFound("SESSIONS"))?;
+    let items = ListItems(binding(env, "DB").ok_or(Failure::ServiceNotFound("DB"))?);
     let images = ImageBucket(env.bucket("IMAGES").map_err(|_| Failure::ServiceNotFound("IMAGES"))?);
 
     // 3. Content type: JSON params, or the image itself (a direct upload, API.md §7).
@@ -219,11 +219,11 @@ impl StoreJob {
         let spec = |format: ImageFormat| ObjectSpec {
             key: object_key(self.id, &random, format),
             content_type: format.content_type(),
-            metadata: HashMap::from([
-                (source_name.to_string(), source_value.clone()),
-                ("list_item_id".to_string(), self.id.to_string()),
-                ("user_id".to_string(), self.user_id.to_string()),
-            ]),
+            metadata: vec![
+                (source_name, source_value.clone()),
+                ("list_item_id", self.id.to_string()),
+                ("user_id", self.user_id.to_string()),
+            ],
         };
         let started = now_ms();
         let received = self.receive(spec, &reply).await;

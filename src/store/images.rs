@@ -3,8 +3,6 @@
 //! Writes take JS byte arrays as they are: the image's bytes never pass through wasm on their
 //! way to R2 (the `worker` crate's `Data::Bytes` would copy them into and out of wasm memory).
 
-use std::collections::HashMap;
-
 use futures_channel::oneshot;
 use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -51,7 +49,8 @@ pub struct ImageBucket(pub Bucket);
 pub struct ObjectSpec {
     pub key: String,
     pub content_type: &'static str,
-    pub metadata: HashMap<String, String>,
+    /// Name/value pairs (a `Vec`, not a `HashMap`: hashing would link ~10 KB into the wasm).
+    pub metadata: Vec<(&'static str, String)>,
 }
 
 impl ObjectSpec {

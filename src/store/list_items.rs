@@ -1,12 +1,12 @@
 //! D1 adapter for list items (API.md §4).
 
 use wasm_bindgen::JsValue;
-use worker::D1Database;
 
+use crate::bindings::D1;
 use crate::commit::ItemStore;
 use crate::list_item::{ImageFields, Row};
 
-pub struct ListItems(pub D1Database);
+pub struct ListItems(pub D1);
 
 /// Ids are bound as text: D1 numbers are f64, and SQLite compares a text parameter with an
 /// INTEGER column numerically, so every i64 id matches exactly.
@@ -16,13 +16,7 @@ fn id_arg(id: i64) -> JsValue {
 
 impl ListItems {
     pub async fn find(&self, id: i64) -> Result<Option<Row>, String> {
-        self.0
-            .prepare("SELECT * FROM list_items WHERE id = ?1")
-            .bind(&[id_arg(id)])
-            .map_err(|e| format!("D1 bind failed: {e}"))?
-            .first::<Row>(None)
-            .await
-            .map_err(|e| format!("D1 select failed: {e}"))
+        self.0.first("SELECT * FROM list_items WHERE id = ?1", &[id_arg(id)]).await.map_err(|e| format!("D1 select failed: {e}"))
     }
 
     /// Point the item at a new image, but only if it still points at `expected_key`: two
@@ -31,13 +25,12 @@ impl ListItems {
     pub async fn replace_image(&self, id: i64, expected_key: Option<&str>, image: &ImageFields) -> Result<Option<Row>, String> {
         let expected = expected_key.map(JsValue::from_str).unwrap_or(JsValue::NULL);
         self.0
-            .prepare(
+            .first(
                 "UPDATE list_items SET image_url = ?1, image_key = ?2, image_content_type = ?3, \
                  image_width = ?4, image_height = ?5, image_bytes = ?6, image_sha256 = ?7, \
                  image_source_url = ?10, updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') \
                  WHERE id = ?8 AND image_key IS ?9 RETURNING *",
-            )
-            .bind(&[
+                &[
                 JsValue::from_str(&image.url),
                 JsValue::from_str(&image.key),
                 JsValue::from_str(image.content_type),
@@ -48,9 +41,8 @@ impl ListItems {
                 id_arg(id),
                 expected,
                 image.source_url.as_deref().map(JsValue::from_str).unwrap_or(JsValue::NULL),
-            ])
-            .map_err(|e| format!("D1 bind failed: {e}"))?
-            .first::<Row>(None)
+                ],
+            )
             .await
             .map_err(|e| format!("D1 update failed: {e}"))
     }

@@ -1,20 +1,21 @@
 //! The sweep's storage on Cloudflare (R2 `IMAGES`, D1 `DB`, KV `SESSIONS`) and the scheduled
 //! run itself. Thin adapter: every decision is in `plan` and `walk`.
 
-use std::collections::HashSet;
+use std::collections::BTreeSet;
 
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
-use worker::{Bucket, D1Database, Env, KvStore};
+use worker::{Bucket, Env};
 
 use super::plan::{referenced_sql, Listed, Report, Settings, CURSOR_KEY, PREFIX};
 use super::walk::{walk, Page, Storage};
+use crate::bindings::{binding, Kv, D1};
 use crate::edge::{now_ms, scalar_var};
 
 struct Cloudflare {
     bucket: Bucket,
-    db: D1Database,
-    kv: KvStore,
+    db: D1,
+    kv: Kv,
 }
 
 impl Cloudflare {
@@ -22,8 +23,8 @@ impl Cloudflare {
         let missing = |name: &str| format!("missing binding {name}");
         Ok(Cloudflare {
             bucket: env.bucket("IMAGES").map_err(|_| missing("IMAGES"))?,
-            db: env.d1("DB").map_err(|_| missing("DB"))?,
-            kv: env.kv("SESSIONS").map_err(|_| missing("SESSIONS"))?,
+            db: binding(env, "DB").ok_or_else(|| missing("DB"))?,
+            kv: binding(env, "SESSIONS").ok_or_else(|| missing("SESSIONS"))?,
         })
     }
 }
@@ -35,12 +36,11 @@ struct Reference {
 
 impl Storage for Cloudflare {
     async fn load_cursor(&self) -> Result<Option<String>, String> {
-        self.kv.get(CURSOR_KEY).text().await.map_err(|e| format!("KV get {CURSOR_KEY} failed: {e}"))
+        self.kv.text(CURSOR_KEY).await.map_err(|e| format!("KV get {CURSOR_KEY} failed: {e}"))
     }
 
     async fn save_cursor(&self, cursor: &str) -> Result<(), String> {
-        let put = self.kv.put(CURSOR_KEY, cursor).map_err(|e| format!("KV put {CURSOR_KEY} failed: {e}"))?;
-        put.execute().await.map_err(|e| format!("KV put {CURSOR_KEY} failed: {e}"))
+        self.kv.put(CURSOR_KEY, cursor, None).await.map_err(|e| format!("KV put {CURSOR_KEY} failed: {e}"))
     }
 
     async fn clear_cursor(&self) -> Result<(), String> {
@@ -61,18 +61,10 @@ impl Storage for Cloudflare {
         Ok(Page { objects, next: listed.cursor().filter(|_| listed.truncated()) })
     }
 
-    async fn referenced(&self, keys: &[String]) -> Result<HashSet<String>, String> {
+    async fn referenced(&self, keys: &[String]) -> Result<BTreeSet<String>, String> {
         let params: Vec<JsValue> = keys.iter().map(|key| JsValue::from_str(key)).collect();
-        let rows = self
-            .db
-            .prepare(referenced_sql(keys.len()))
-            .bind(&params)
-            .map_err(|e| format!("D1 bind failed: {e}"))?
-            .all()
-            .await
-            .map_err(|e| format!("D1 select failed: {e}"))?
-            .results::<Reference>()
-            .map_err(|e| format!("D1 rows unreadable: {e}"))?;
+        let rows: Vec<Reference> =
+            self.db.all(&referenced_sql(keys.len()), &params).await.map_err(|e| format!("D1 select failed: {e}"))?;
         Ok(rows.into_iter().map(|row| row.image_key).collect())
     }
 

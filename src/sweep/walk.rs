@@ -2,7 +2,7 @@
 //! cursor) behind a small trait, so the walk is tested natively with a fake that injects each
 //! failure and race. Pure: no `worker` types.
 
-use std::collections::HashSet;
+use std::collections::BTreeSet;
 
 use super::plan::{is_candidate, Listed, Report, Settings, CHUNK};
 
@@ -19,7 +19,7 @@ pub trait Storage {
     async fn clear_cursor(&self) -> Result<(), String>;
     async fn list(&self, cursor: Option<&str>, limit: u32) -> Result<Page, String>;
     /// Which of `keys` (at most `CHUNK`) some list item's `image_key` references.
-    async fn referenced(&self, keys: &[String]) -> Result<HashSet<String>, String>;
+    async fn referenced(&self, keys: &[String]) -> Result<BTreeSet<String>, String>;
     async fn delete(&self, keys: &[String]) -> Result<(), String>;
 }
 
@@ -129,9 +129,9 @@ mod tests {
     #[derive(Default)]
     struct Fake {
         objects: RefCell<BTreeMap<String, f64>>,
-        referenced: RefCell<HashSet<String>>,
+        referenced: RefCell<BTreeSet<String>>,
         cursor: RefCell<Option<String>>,
-        fail: RefCell<HashSet<&'static str>>,
+        fail: RefCell<BTreeSet<&'static str>>,
         commit_on_lookup: RefCell<Option<String>>,
         lookups: RefCell<Vec<usize>>,
     }
@@ -186,7 +186,7 @@ mod tests {
             let next = more.then(|| page.last().map(|o| o.key.clone())).flatten();
             Ok(Page { objects: page, next })
         }
-        async fn referenced(&self, keys: &[String]) -> Result<HashSet<String>, String> {
+        async fn referenced(&self, keys: &[String]) -> Result<BTreeSet<String>, String> {
             self.check("referenced")?;
             assert!(keys.len() <= CHUNK, "D1 binds at most {CHUNK} parameters");
             self.lookups.borrow_mut().push(keys.len());
