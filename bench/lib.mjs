@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { Miniflare } from "miniflare";
+import { migrationStatements } from "../tests/support/harness.mjs";
 import { ROOT } from "./stats.mjs";
 
 export { MB, median, percentile, ROOT } from "./stats.mjs";
@@ -22,6 +23,19 @@ const TOKEN_HASH = createHash("sha256").update(TOKEN).digest("hex");
 export const MODES = { length: "", chunked: "/chunked", gzip: "/gzip" };
 const CHUNK = 64 * 1024;
 
+/** `bytes` as a stream of CHUNK-sized copies (enqueue transfers its buffer): sent without a length. */
+function chunked(bytes) {
+  let offset = 0;
+  return new ReadableStream({
+    type: "bytes",
+    pull(controller) {
+      if (offset >= bytes.length) return controller.close();
+      controller.enqueue(Uint8Array.prototype.slice.call(bytes, offset, offset + CHUNK));
+      offset += CHUNK;
+    },
+  });
+}
+
 /** Node answers every outbound fetch: `images` maps a path (e.g. "/5MB.png") to its bytes. */
 function origin(images) {
   const gzipped = new Map();
@@ -35,18 +49,7 @@ function origin(images) {
       const body = gzipped.get(rest);
       return new Response(body, { headers: { ...headers, "content-encoding": "gzip", "content-length": String(body.length) } });
     }
-    if (mode === "/chunked") {
-      let offset = 0;
-      const body = new ReadableStream({
-        type: "bytes",
-        pull(controller) {
-          if (offset >= bytes.length) return controller.close();
-          controller.enqueue(Uint8Array.prototype.slice.call(bytes, offset, offset + CHUNK)); // a copy: enqueue transfers its buffer
-          offset += CHUNK;
-        },
-      });
-      return new Response(body, { headers });
-    }
+    if (mode === "/chunked") return new Response(chunked(bytes), { headers });
     return new Response(bytes, { headers: { ...headers, "content-length": String(bytes.length) } });
   };
 }
@@ -63,8 +66,7 @@ const common = (images, logs) => ({
 /** Seeds the session, its user and the list items the worker (and the bindings floor) read. */
 async function seed(mf) {
   const db = await mf.getD1Database("DB");
-  const sql = readFileSync(path.join(ROOT, "migrations/0001_list_items.sql"), "utf8").replace(/--.*$/gm, "").replace(/\s+/g, " ");
-  await db.exec(sql);
+  for (const statement of migrationStatements()) await db.prepare(statement).run();
   for (let id = 1; id <= ITEMS; id++) {
     await db.prepare("INSERT OR IGNORE INTO list_items (id, key, slug, name) VALUES (?, ?, ?, ?)").bind(id, "k", "s", "n").run();
   }
@@ -87,22 +89,32 @@ const floor = (query, bindings = false) => ({
   ],
 });
 
-/** name → { options(images), seed?(mf), request(imagePath, lane) → dispatchFetch arguments }. */
+/** The worker's Miniflare options: the built worker and its bindings. */
+const workerOptions = (images, logs) => ({
+  ...common(images, logs),
+  scriptPath: path.join(ROOT, "shim/entry.mjs"),
+  modulesRoot: ROOT,
+  modulesRules: [
+    { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
+    { type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true },
+  ],
+  kvNamespaces: ["SESSIONS"],
+  d1Databases: ["DB"],
+  // Throughput, not the deadline, is measured: a loaded 2-core machine must not time out.
+  bindings: { FETCH_TIMEOUT_MS: "120000", UPLOAD_TIMEOUT_MS: "120000" },
+});
+
+/** A client body: the image's bytes with their length, or (`/chunked/…`) streamed without one. */
+function clientBody(imagePath, images) {
+  const [, mode, rest] = /^(\/chunked)?(\/.*)$/.exec(imagePath);
+  const bytes = images.get(rest);
+  return mode ? chunked(bytes) : bytes;
+}
+
+/** name → { options(images), seed?(mf), request(imagePath, lane, images) → dispatchFetch arguments }. */
 export const SUBJECTS = {
   worker: {
-    options: (images, logs) => ({
-      ...common(images, logs),
-      scriptPath: path.join(ROOT, "shim/entry.mjs"),
-      modulesRoot: ROOT,
-      modulesRules: [
-        { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
-        { type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true },
-      ],
-      kvNamespaces: ["SESSIONS"],
-      d1Databases: ["DB"],
-      // Throughput, not the deadline, is measured: a loaded 2-core machine must not time out.
-      bindings: { FETCH_TIMEOUT_MS: "120000" },
-    }),
+    options: workerOptions,
     seed,
     request: (imagePath, lane) => [
       "http://bench/api/v1/list_items/upload_image",
@@ -110,6 +122,20 @@ export const SUBJECTS = {
         method: "PUT",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ token: TOKEN, id: (lane % ITEMS) + 1, image_url: `https://origin.test${imagePath}` }),
+      },
+    ],
+  },
+  /** The same worker given the image itself (API.md §7), not its URL. */
+  "worker (direct)": {
+    options: workerOptions,
+    seed,
+    request: (imagePath, lane, images) => [
+      `http://bench/api/v1/list_items/upload_image?id=${(lane % ITEMS) + 1}`,
+      {
+        method: "PUT",
+        headers: { "content-type": "application/octet-stream", authorization: `Bearer ${TOKEN}` },
+        body: clientBody(imagePath, images),
+        duplex: "half",
       },
     ],
   },
@@ -178,7 +204,7 @@ export async function start(name, images) {
   const pids = workerdPids().filter((pid) => !before.has(pid));
   const send = async (imagePath, lane) => {
     const started = performance.now();
-    const res = await mf.dispatchFetch(...subject.request(imagePath, lane));
+    const res = await mf.dispatchFetch(...subject.request(imagePath, lane, images));
     const text = await res.text();
     if (res.status !== 200) throw new Error(`${name}: ${res.status} ${text.slice(0, 300)}`);
     return performance.now() - started;

@@ -4,6 +4,8 @@
 // runtime to ~20 MiB, so of unknown length). Subjects alternate over several rounds; medians
 // are reported. Also the worker's wasm linear memory (its request-log field `wasm_memory_bytes`)
 // after a 100 KB upload and after the 20 MiB ones: it must not grow with the image's size.
+// The same images also go through as direct uploads (API.md §7: the request body is the image),
+// with a Content-Length and streamed without one.
 // Usage: node bench/memory.mjs [rounds] [concurrency]   (BENCH_MODES=chunked,gzip for some modes)
 import { png } from "./images.mjs";
 import { MB, median, MODES, rssBytes, start } from "./lib.mjs";
@@ -13,7 +15,9 @@ const CONCURRENCY = Number(process.argv[3] ?? 8);
 const TARGET = 64 * MB;
 // Pixel bytes; PNG framing adds ~0.03 %, so this stays just under the default MAX_IMAGE_BYTES.
 const IMAGE_BYTES = 20 * 1024 * 1024 - 64 * 1024;
-const NAMES = ["floor (bare)", "worker"];
+const WORKERS = ["worker", "worker (direct)"];
+/** Subjects per mode: a client sends no gzip-encoded direct upload. */
+const names = (mode) => ["floor (bare)", "worker", ...(mode === "gzip" ? [] : ["worker (direct)"])];
 const modes = Object.keys(MODES).filter((mode) => !process.env.BENCH_MODES || process.env.BENCH_MODES.split(",").includes(mode));
 
 const images = new Map([
@@ -46,7 +50,7 @@ async function measure(name, mode) {
 const results = {}; // mode → name → [runs]
 for (let round = 0; round < ROUNDS; round++) {
   for (const mode of modes) {
-    const order = round % 2 ? [...NAMES].reverse() : NAMES;
+    const order = round % 2 ? names(mode).reverse() : names(mode);
     for (const name of order) ((results[mode] ??= {})[name] ??= []).push(await measure(name, mode));
   }
   console.error(`round ${round + 1}/${ROUNDS} done`);
@@ -60,17 +64,17 @@ for (const mode of modes) {
   for (const [name, runs] of Object.entries(results[mode])) {
     const growth = median(runs.map((r) => r.growth));
     const elapsed = median(runs.map((r) => r.elapsed));
-    const wasm = name === "worker"
+    const wasm = WORKERS.includes(name)
       ? `  wasm memory ${mib(Math.max(...runs.map((r) => r.wasmSmall)))} MiB after 100 KB, ${mib(Math.max(...runs.map((r) => r.wasmLarge)))} MiB after 20 MiB`
       : "";
     console.log(
-      `${mode.padEnd(8)} ${name.padEnd(14)} peak workerd RSS growth ${(growth / MB).toFixed(1).padStart(6)} MB` +
+      `${mode.padEnd(8)} ${name.padEnd(15)} peak workerd RSS growth ${(growth / MB).toFixed(1).padStart(6)} MB` +
         `  (${(growth / Math.max(floor, 1)).toFixed(2)}x floor)  wall ${elapsed.toFixed(0)} ms` +
         `  rounds: ${runs.map((r) => (r.growth / MB).toFixed(0)).join(", ")} MB${wasm}`,
     );
-    if (name === "worker") {
+    if (WORKERS.includes(name)) {
       const flat = runs.every((r) => r.wasmLarge === r.wasmSmall);
-      verdicts.push(`  ${mode}: worker growth < 64 MB: ${(growth / MB).toFixed(1)} MB -> ${growth < TARGET ? "met" : "MISSED"}; wasm memory ${flat ? "did not grow" : "GREW"} with image size`);
+      verdicts.push(`  ${mode}: ${name} growth < 64 MB: ${(growth / MB).toFixed(1)} MB -> ${growth < TARGET ? "met" : "MISSED"}; wasm memory ${flat ? "did not grow" : "GREW"} with image size`);
     }
   }
 }

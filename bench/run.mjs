@@ -1,7 +1,8 @@
 // `npm run bench`: the built worker against floor workers, in workerd (Miniflare) with real
 // local KV, D1 and R2, uploading deterministic PNG and JPEG images of about 100 KB, 1 MB, 5 MB
 // and 20 MB from a local origin that sends a Content-Length, and the 5 MB images once more from
-// an origin that sends them chunked (no length), at concurrency 1 and 8. Per case it prints
+// an origin that sends them chunked (no length) and as direct uploads (the request body is the
+// image, API.md §7, against the same image by URL), at concurrency 1 and 8. Per case it prints
 // uploads/s, p50/p99 latency, workerd CPU ms per upload and per MB (/proc/<pid>/stat), peak RSS
 // (VmHWM), each also as a ratio to the floors (CPU also as the difference per MB), the worker's
 // wasm memory, then the wasm size raw and gzipped and the targets (issue 2.2/4). The floors
@@ -11,7 +12,7 @@
 //
 // Every (case, subject) gets a fresh workerd, so its peak RSS is its own; subjects alternate in
 // a rotating order, several rounds; medians over rounds are reported.
-// Usage: node bench/run.mjs [rounds]   (BENCH_SIZES=5MB,5MB-chunked to run only some cases)
+// Usage: node bench/run.mjs [rounds]   (BENCH_SIZES=5MB,5MB-chunked,5MB-direct to run only some cases)
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
@@ -24,6 +25,7 @@ const CONCURRENCY = [1, 8];
 /** Uploads per (case, subject, concurrency) in one round. */
 const UPLOADS = { "100KB": { 1: 24, 8: 64 }, "1MB": { 1: 12, 8: 32 }, "5MB": { 1: 4, 8: 16 }, "20MB": { 1: 2, 8: 8 } };
 const WORKER = "worker";
+const DIRECT = "worker (direct)";
 const BARE = "floor (bare)";
 const PASS = "floor (pass-through)";
 const BINDINGS = "floor (bare + bindings)";
@@ -31,11 +33,15 @@ const OUT = path.join(ROOT, "bench", "out");
 
 /** Every case: an image, how the origin sends it, and the subjects it is measured on. */
 const CASES = [];
-const wanted = ONLY?.map((label) => label.replace(/-chunked$/, ""));
+const wanted = ONLY?.map((label) => label.replace(/-(chunked|direct)$/, ""));
 for (const image of benchImages(SIZES.filter(([label]) => !wanted || wanted.includes(label)))) {
   const subjects = [WORKER, BARE, PASS, ...(image.label === "100KB" ? [BINDINGS] : [])];
   CASES.push({ label: image.label, image, mode: "length", subjects });
-  if (image.label === "5MB") CASES.push({ label: "5MB-chunked", image, mode: "chunked", subjects: [WORKER, BARE, PASS] });
+  if (image.label === "5MB") {
+    CASES.push({ label: "5MB-chunked", image, mode: "chunked", subjects: [WORKER, BARE, PASS] });
+    // The image sent as the request body (API.md §7) against the same image by URL.
+    CASES.push({ label: "5MB-direct", image, mode: "length", subjects: [DIRECT, WORKER, BARE, PASS] });
+  }
 }
 const cases = CASES.filter((c) => !ONLY || ONLY.includes(c.label));
 const images = [...new Set(cases.map((c) => c.image))];
@@ -161,5 +167,11 @@ for (const format of ["png", "jpeg"]) {
   if (bindings) console.log(`    (bare + bindings floor: ${bindings.cpu.toFixed(1)} ms, ${(bindings.cpu / bare.cpu).toFixed(2)}× bare; the worker is ${(worker.cpu / bindings.cpu).toFixed(2)}× it)`);
 }
 cpuMargin("5MB-chunked", 8);
+for (const format of ["png", "jpeg"]) {
+  const s = summary[`5MB-direct ${format} 8`];
+  if (!s) continue;
+  const [direct, byUrl] = [s[DIRECT], s[WORKER]];
+  console.log(`  5MB ${format} c8 direct CPU/MB ≤ by URL: ${direct.cpuPerMB.toFixed(1)} vs ${byUrl.cpuPerMB.toFixed(1)} (${(direct.cpuPerMB / byUrl.cpuPerMB).toFixed(2)}×) -> ${verdict(direct.cpuPerMB <= byUrl.cpuPerMB)}`);
+}
 writeFileSync(path.join(OUT, "results.json"), JSON.stringify({ rounds: ROUNDS, wasm: { raw: wasm.length, gzip: gz }, summary, runs: results }, null, 1));
 console.log(`\nraw results: bench/out/results.json; total ${((performance.now() - t0) / 1000).toFixed(0)} s`);

@@ -183,7 +183,8 @@ export function buildExists() {
   return existsSync(SCRIPT_PATH) && existsSync(path.join(ROOT, "build", "index.js"));
 }
 
-function migrationStatements() {
+/** Every statement of migrations/*.sql, in order (the tests and the benchmarks seed D1 with them). */
+export function migrationStatements() {
   const dir = path.join(ROOT, "migrations");
   const files = readdirSync(dir).filter((f) => f.endsWith(".sql")).sort();
   const out = [];
