@@ -81,13 +81,18 @@ pub async fn receive(
     waiting: &Waiting,
 ) -> Result<Received, TransferError> {
     let ingest = Ingest::new(limits);
-    ingest.check_announced_length(body.announced)?;
-    let mut incoming = Incoming {
-        reader: body.reader,
-        ingest,
-        digest: Sha256Stream::new().map_err(TransferError::Store)?,
-        copy: Vec::with_capacity(PIECE as usize),
+    let digest = ingest
+        .check_announced_length(body.announced)
+        .map_err(TransferError::from)
+        .and_then(|()| Sha256Stream::new().map_err(TransferError::Store));
+    let digest = match digest {
+        Ok(digest) => digest,
+        Err(e) => {
+            body.reader.cancel();
+            return Err(e);
+        }
     };
+    let mut incoming = Incoming { reader: body.reader, ingest, digest, copy: Vec::with_capacity(PIECE as usize) };
     let mut write = None;
     let mut opened = Opened { images, spec: &spec, write: &mut write, waiting };
     let received = match body.announced {

@@ -31,8 +31,15 @@ pub async fn open(url: &Url, limits: &Limits, signal: &AbortSignal) -> Result<Re
     let mut redirects = 0;
     loop {
         let response = send(&current, signal).await?;
-        match response.status_code() {
-            200 => return Ok(response),
+        let status = response.status();
+        if status == 200 {
+            return Ok(Response::from(response));
+        }
+        // A body this worker will not read: let the runtime drop the connection now.
+        if let Some(body) = response.body() {
+            let _ = body.cancel();
+        }
+        match status {
             301 | 302 | 303 | 307 | 308 => {
                 redirects += 1;
                 if redirects > limits.max_redirects {
@@ -65,7 +72,7 @@ extern "C" {
     fn fetch_with_init(url: &str, init: &web_sys::RequestInit) -> Result<Promise, wasm_bindgen::JsValue>;
 }
 
-async fn send(url: &Url, signal: &AbortSignal) -> Result<Response, UrlFailure> {
+async fn send(url: &Url, signal: &AbortSignal) -> Result<web_sys::Response, UrlFailure> {
     let headers = web_sys::Headers::new().map_err(|_| UrlFailure::Unreachable)?;
     headers.set("User-Agent", USER_AGENT).map_err(|_| UrlFailure::Unreachable)?;
     headers.set("Accept", ACCEPT).map_err(|_| UrlFailure::Unreachable)?;
@@ -76,5 +83,5 @@ async fn send(url: &Url, signal: &AbortSignal) -> Result<Response, UrlFailure> {
     init.set_signal(Some(signal));
     let promise = fetch_with_init(url.as_str(), &init).map_err(|_| UrlFailure::Unreachable)?;
     let response = JsFuture::from(promise).await.map_err(|_| UrlFailure::Unreachable)?;
-    Ok(Response::from(web_sys::Response::from(response)))
+    Ok(web_sys::Response::from(response))
 }

@@ -315,6 +315,50 @@ describe("fetch and validate (default limits)", () => {
     assert.equal(ctx.origin.log.length, 4);
   });
 
+  /** An origin answer whose body (1 KiB every 50 ms, 5 s in all) records when it stopped. */
+  function slowBody(status, headers = {}) {
+    const seen = { closedAt: null, sentAll: false };
+    const handler = async (req, res) => {
+      res.writeHead(status, headers);
+      for (let i = 0; i < 100 && !res.destroyed; i++) {
+        res.write(Buffer.alloc(1024, 0x41));
+        await sleep(50);
+      }
+      seen.sentAll = !res.destroyed;
+      seen.closedAt = performance.now();
+      res.end();
+    };
+    return { handler, seen };
+  }
+
+  test("the body of a redirect is cancelled before the next hop, not left open", async () => {
+    const url = "https://img.example.com/fv/cancel/start.png";
+    const hop = slowBody(302, { location: "final.png" });
+    const final = "https://img.example.com/fv/cancel/final.png";
+    let finalStarted;
+    const serveSlowly = serve(PNG, { chunks: 10, chunkDelayMs: 150 });
+    await expectStoredFrom(ctx, {
+      url, handler: hop.handler, source: PNG,
+      routes: { [final]: (req, res) => ((finalStarted = performance.now()), serveSlowly(req, res)) },
+    });
+    assert.equal(hop.seen.sentAll, false, "the redirect's body was read or held to its end");
+    assert.ok(hop.seen.closedAt - finalStarted < 1000, `the redirect's body stayed open ${(hop.seen.closedAt - finalStarted).toFixed(0)} ms into the next hop`);
+  });
+
+  for (const [name, status, headers, reason] of [
+    ["a non-2xx answer", 404, {}, "upstream-status"],
+    ["a Content-Length over the cap", 200, { "content-type": "image/png", "content-length": String(30 * 1024 * 1024) }, "too-large"],
+  ]) {
+    test(`the body of ${name} is cancelled at once`, async () => {
+      const url = `https://img.example.com/fv/cancel/${status}.png`;
+      const answer = slowBody(status, headers);
+      await expectInvalidUrl(ctx, { url, handler: answer.handler, reason });
+      const answeredAt = performance.now();
+      while (answer.seen.closedAt === null && performance.now() - answeredAt < 6000) await sleep(20);
+      assert.equal(answer.seen.sentAll, false, "the body was read to its end");
+    });
+  }
+
   test("a chain of 4 hops -> invalid-url too-many-redirects", async () => {
     await expectInvalidUrl(ctx, {
       url: "https://img.example.com/fv/chain4/r1", handler: redirect("r2"), reason: "too-many-redirects",
