@@ -2,11 +2,13 @@
 // writes it back (columns verdict, width, height). Run by hand after adding files; NOT part of
 // `npm test` (it needs Chromium and Pillow; the native test only reads the manifest).
 //
-//   pip install pillow==13.0.0 && node scripts/corpus_verdicts.mjs [MANIFEST]
+//   pip install pillow==13.0.0 && apt-get install netpbm && node scripts/corpus_verdicts.mjs [MANIFEST]
 //
 // "displayable" = headless Chromium decodes it in full (img.decode() plus a canvas read) AND
 // Pillow decodes it in full without tolerating truncation (LOAD_TRUNCATED_IMAGES = False,
-// im.load()). Chromium shows a truncated file partially without complaint, so Pillow's strictness
+// im.load()) AND, for a PNG, libpng decodes it (netpbm's pngtopnm): Chromium's PNG decoder is no
+// longer libpng, and Firefox's and every libpng-based viewer's verdict counts too (API.md §5
+// names libpng). A JPEG needs no third decoder: Chromium's is libjpeg-turbo. Chromium shows a truncated file partially without complaint, so Pillow's strictness
 // is what catches truncation; the two must also agree on the dimensions (Chromium reports them
 // after EXIF rotation, so a swap is agreement; the manifest keeps the stored ones).
 // One deliberate exception, from the contract (shared/API.md §5): a PNG whose chunk CRC is wrong
@@ -73,6 +75,25 @@ function pillowVerdicts(files) {
   return JSON.parse(stdout);
 }
 
+/** libpng's verdict on each PNG (pngtopnm exits non-zero on a libpng error); others pass. */
+function libpngVerdicts(files) {
+  const out = {};
+  for (const name of files) {
+    const bytes = readFileSync(path.join(CORPUS, name));
+    if (!bytes.subarray(0, 8).equals(Buffer.from("\x89PNG\r\n\x1a\n", "latin1"))) {
+      out[name] = { ok: true };
+      continue;
+    }
+    try {
+      execFileSync("pngtopnm", [name], { cwd: CORPUS, stdio: ["ignore", "ignore", "pipe"], maxBuffer: 1 << 30 });
+      out[name] = { ok: true };
+    } catch (e) {
+      out[name] = { ok: false, error: String(e.stderr).trim().split("\n")[0] };
+    }
+  }
+  return out;
+}
+
 async function chromiumVerdicts(files) {
   const server = createServer((req, res) => {
     const name = decodeURIComponent(new URL(req.url, "http://x").pathname.slice(1));
@@ -125,12 +146,12 @@ async function chromiumVerdicts(files) {
 
 const rows = readManifest();
 const files = rows.map((r) => r.file);
-const [browserSays, pillowSays] = [await chromiumVerdicts(files), pillowVerdicts(files)];
+const [browserSays, pillowSays, libpngSays] = [await chromiumVerdicts(files), pillowVerdicts(files), libpngVerdicts(files)];
 let changed = 0;
 for (const row of rows) {
-  const b = browserSays[row.file], p = pillowSays[row.file];
+  const b = browserSays[row.file], p = pillowSays[row.file], l = libpngSays[row.file];
   const sameSize = (b.width === p.width && b.height === p.height) || (b.width === p.height && b.height === p.width);
-  const displayable = b.ok && p.ok && sameSize;
+  const displayable = b.ok && p.ok && l.ok && sameSize;
   const verdict = !displayable ? "not-displayable" : p.bad_crc ? "bad-crc" : "displayable";
   const next = {
     verdict,
@@ -140,7 +161,7 @@ for (const row of rows) {
   if (next.verdict !== row.verdict) {
     changed++;
     console.log(`${row.file}: ${row.verdict || "?"} -> ${next.verdict}` +
-      (displayable ? "" : ` (chromium: ${b.ok ? `${b.width}x${b.height}` : b.error}; pillow: ${p.ok ? `${p.width}x${p.height}` : p.error})`));
+      (displayable ? "" : ` (chromium: ${b.ok ? `${b.width}x${b.height}` : b.error}; pillow: ${p.ok ? `${p.width}x${p.height}` : p.error}; libpng: ${l.ok ? "ok" : l.error})`));
   }
   Object.assign(row, next);
 }

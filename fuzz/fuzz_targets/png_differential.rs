@@ -52,6 +52,11 @@ fn deliberate(bytes: &[u8], decoded: &Result<(u32, u32), String>) -> Option<&'st
     if chunks.iter().any(|(ty, _)| ty[0].is_ascii_uppercase() && !known_critical.contains(ty)) {
         return Some("an unknown critical chunk: libpng refuses it");
     }
+    // Colour type 3 in IHDR (its 10th data byte) without a PLTE chunk: the png crate (and
+    // Chromium, which now uses it) shows a default palette, libpng refuses it.
+    if bytes.get(25) == Some(&3) && !chunks.iter().any(|(ty, _)| ty == b"PLTE") {
+        return Some("an indexed image without PLTE: libpng refuses it");
+    }
     match decoded {
         Err(e) if e == TOO_LARGE => Some(TOO_LARGE),
         // The validator proves structure and CRCs; it does not inflate the image data.
