@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { chromium } from "playwright-core";
-import { expectStatus, fixture, serve, sha256, startWorker, toResult } from "../support/harness.mjs";
+import { FIXTURES, assertNothingStored, expectStatus, fixture, serve, sha256, startWorker, toResult } from "../support/harness.mjs";
 
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const CHROMIUM_ARGS = [
@@ -16,6 +16,8 @@ const CHROMIUM_ARGS = [
 ];
 const PNG = fixture("sample.png"); // 64×48
 const GIF = fixture("sample.gif");
+const JPG_PATH = path.join(FIXTURES, "sample.jpg"); // 64×48
+const GIF_PATH = path.join(FIXTURES, "sample.gif");
 const CSP = /^default-src 'none'; script-src 'nonce-([0-9a-f]{32})'; style-src 'nonce-\1'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; require-trusted-types-for 'script'$/;
 
 describe("demo page with DEMO_PAGE=true", () => {
@@ -46,6 +48,27 @@ describe("demo page with DEMO_PAGE=true", () => {
   }
 
   const stateOf = (page) => page.locator("#state").getAttribute("data-status");
+
+  /** Waits until #stored has really rendered an image; its address and natural size. */
+  async function renderedImage(page) {
+    await page.waitForFunction(() => {
+      const img = document.getElementById("stored");
+      return !img.hidden && img.complete && img.naturalWidth > 0;
+    }, null, { timeout: 15_000 });
+    return page.evaluate(() => {
+      const img = document.getElementById("stored");
+      return { src: img.currentSrc, w: img.naturalWidth, h: img.naturalHeight };
+    });
+  }
+
+  /** Clicks Upload and returns what the page sent to the API. (Chromium does not report a File
+   * body's bytes to Playwright: its Content-Length here, the stored bytes in R2.) */
+  async function uploadAndCapture(page) {
+    const sent = page.waitForRequest((r) => new URL(r.url()).pathname === "/api/v1/list_items/upload_image");
+    await page.click("#upload-button");
+    const req = await sent;
+    return { method: req.method(), url: new URL(req.url()), headers: await req.allHeaders() };
+  }
 
   test("GET /: the page with its security headers, a fresh nonce per response", async () => {
     const a = await toResult(await ctx.fetch("/"));
@@ -83,14 +106,7 @@ describe("demo page with DEMO_PAGE=true", () => {
     assert.match(await page.locator("#http").textContent(), /^HTTP 200 · X-Request-Id [0-9a-f]+$/);
 
     // The <img> really rendered the stored object (served by the worker, same origin).
-    await page.waitForFunction(() => {
-      const img = document.getElementById("stored");
-      return !img.hidden && img.complete && img.naturalWidth > 0;
-    }, null, { timeout: 15_000 });
-    const size = await page.evaluate(() => {
-      const img = document.getElementById("stored");
-      return { src: img.currentSrc, w: img.naturalWidth, h: img.naturalHeight };
-    });
+    const size = await renderedImage(page);
     assert.deepEqual(size, { src: envelope.data.image_url, w: 64, h: 48 });
 
     // R2 holds the origin's bytes, D1 points at them; the origin was asked once.
@@ -123,6 +139,87 @@ describe("demo page with DEMO_PAGE=true", () => {
     assert.equal(await page.locator("#stored").isHidden(), true);
     assert.equal(await page.locator("#stored").getAttribute("src"), null);
     assert.equal((await ctx.getRow(id)).image_key, null);
+    assert.deepEqual(problems.filter((p) => !/status of 400/.test(p)), [], "no console errors but the 400 itself");
+    await page.close();
+  });
+
+  test("a picked JPEG goes as a direct upload: envelope, stored image, R2 bytes, no source URL", { timeout: 90_000 }, async () => {
+    const jpg = fixture("sample.jpg");
+    const s = await ctx.seedSession();
+    const id = await ctx.seedItem();
+    const { page, problems } = await openPage();
+    await page.fill("#token", s.token);
+    await page.fill("#id", String(id));
+    assert.notEqual(await page.inputValue("#image_url"), "", "the page starts with a sample URL");
+    await page.setInputFiles("#file", JPG_PATH);
+    assert.equal(await page.inputValue("#image_url"), "", "picking a file clears the URL: one source");
+
+    // API.md §7: the file is the body, the id in the query, the token in Authorization only.
+    const sent = await uploadAndCapture(page);
+    assert.equal(sent.method, "PUT");
+    assert.deepEqual([...sent.url.searchParams], [["id", String(id)]]);
+    assert.equal(sent.headers["content-type"], "image/jpeg");
+    assert.equal(sent.headers.authorization, `Bearer ${s.token}`);
+    assert.equal(sent.headers["content-length"], String(jpg.length), "the body is the file (its bytes: R2 below)");
+    await page.waitForSelector("#upload-button:enabled", { timeout: 30_000 }); // the answer is shown
+    assert.equal(await stateOf(page), "action-successful", await page.locator("#envelope").textContent());
+
+    const envelope = JSON.parse(await page.locator("#envelope").textContent());
+    assert.equal(envelope.status, "action-successful");
+    assert.equal(envelope.data.id, id);
+    assert.deepEqual(
+      [envelope.data.image.content_type, envelope.data.image.width, envelope.data.image.height, envelope.data.image.bytes, envelope.data.image.sha256],
+      ["image/jpeg", 64, 48, jpg.length, sha256(jpg)],
+    );
+    assert.match(envelope.data.image.key, new RegExp(`^list_items/${id}/[0-9a-f]{32}\\.jpg$`));
+    assert.equal(envelope.data.image_url, new URL(`/images/${envelope.data.image.key}`, ctx.url).toString());
+    assert.match(await page.locator("#http").textContent(), /^HTTP 200 · X-Request-Id [0-9a-f]+$/);
+
+    const size = await renderedImage(page);
+    assert.deepEqual(size, { src: envelope.data.image_url, w: 64, h: 48 });
+
+    const obj = await ctx.bucket.get(envelope.data.image.key);
+    assert.ok(obj, "R2 object");
+    assert.equal(sha256(Buffer.from(await obj.arrayBuffer())), sha256(jpg), "R2 holds the file's bytes");
+    assert.equal(obj.customMetadata?.upload, "direct");
+    const row = await ctx.getRow(id);
+    assert.equal(row.image_key, envelope.data.image.key);
+    assert.equal(row.image_sha256, sha256(jpg));
+    assert.equal(row.image_source_url, null, "a direct upload has no source URL");
+    assert.equal(ctx.origin.log.length, 0, "nothing was fetched");
+    assert.deepEqual(problems, [], "no console errors (a CSP violation would be one)");
+    await page.close();
+  });
+
+  test("a typed URL drops the picked file and back; a picked GIF is invalid-param image, nothing stored", { timeout: 90_000 }, async () => {
+    const s = await ctx.seedSession();
+    const id = await ctx.seedItem();
+    const before = await ctx.getRow(id);
+    const { page, problems } = await openPage();
+    await page.fill("#token", s.token);
+    await page.fill("#id", String(id));
+    const files = () => page.$eval("#file", (input) => input.files.length);
+    await page.setInputFiles("#file", JPG_PATH);
+    assert.equal(await files(), 1);
+    await page.fill("#image_url", "https://img.example.com/typed.png");
+    assert.equal(await files(), 0, "typing a URL drops the file");
+    await page.setInputFiles("#file", GIF_PATH);
+    assert.equal(await page.inputValue("#image_url"), "", "picking a file clears the URL");
+
+    const sent = await uploadAndCapture(page);
+    // image/gif is no upload type of the API: the page sends octet-stream and the bytes decide.
+    assert.equal(sent.headers["content-type"], "application/octet-stream");
+    assert.equal(sent.headers["content-length"], String(GIF.length), "the body is the file");
+    await page.waitForSelector("#upload-button:enabled", { timeout: 30_000 }); // the answer is shown
+    assert.equal(await stateOf(page), "invalid-param", await page.locator("#envelope").textContent());
+    const envelope = JSON.parse(await page.locator("#envelope").textContent());
+    assert.deepEqual(envelope.data, { param: "image", reason: "unsupported-type" });
+    assert.match(await page.locator("#http").textContent(), /^HTTP 400 · X-Request-Id /);
+    assert.equal(await page.locator("#state").getAttribute("class"), "failed");
+    assert.equal(await page.locator("#stored").isHidden(), true);
+    assert.equal(await page.locator("#stored").getAttribute("src"), null);
+    await assertNothingStored(ctx, id, before);
+    assert.equal(ctx.origin.log.length, 0, "nothing was fetched");
     assert.deepEqual(problems.filter((p) => !/status of 400/.test(p)), [], "no console errors but the 400 itself");
     await page.close();
   });
