@@ -29,14 +29,15 @@ pub struct RequestLog {
     /// The stored image's size, once stored.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bytes: Option<u64>,
-    /// Whether the image streamed into R2 (announced above 1 MiB) or was buffered.
+    /// Whether the bytes went to R2 as they arrived (a put of the announced length, or a
+    /// multipart upload) rather than in one put after a body that ended under one part.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub streamed: Option<bool>,
-    /// Fetching and validating the image (a streamed image is validated while it is written
-    /// to its staging key, so that write is in here).
+    /// Fetching (or, for a direct upload, receiving) and validating the image; every piece but
+    /// the last is written to R2 meanwhile, so that writing is in here.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fetch_validate_ms: Option<f64>,
-    /// The final R2 write: the put of a buffered image, the copy of a staged one.
+    /// Finishing the R2 write: the last piece and the commit of the put or multipart upload.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub r2_ms: Option<f64>,
     /// Pointing the D1 record at the new object and deleting the replaced one.

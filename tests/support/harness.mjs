@@ -283,7 +283,11 @@ export async function startWorker({ vars = {}, kv = true, d1 = true, r2 = true, 
     else if (typeof body === "string") payload = new Uint8Array(Buffer.from(body, "utf8"));
     else payload = new Uint8Array(Buffer.from(JSON.stringify(body), "utf8"));
     const init = { method, headers: h, signal };
-    if (payload !== undefined && method !== "GET" && method !== "HEAD") init.body = payload;
+    if (payload !== undefined && method !== "GET" && method !== "HEAD") {
+      init.body = payload;
+      // As curl and browsers do: dispatchFetch would otherwise send a byte array chunked.
+      if (!Object.keys(h).some((k) => k.toLowerCase() === "content-length")) h["content-length"] = String(payload.length);
+    }
     const res = await mf.dispatchFetch(url.toString(), init);
     return toResult(res);
   };
