@@ -17,8 +17,13 @@ BUILD=()
 RUN=()
 # Unoptimised, the differential targets' decoders take seconds per multi-megabyte input (a debug
 # jpeg_differential ran 3,359 inputs in 18 minutes): debug runs hunt assertion failures, which
-# need no big inputs, so they cut every input to 64 KiB.
-[ "${FUZZ_DEBUG:-}" = 1 ] && BUILD=(--dev) && RUN=(-max_len=65536)
+# need no big inputs, so they cut every input to 64 KiB and decode at most 64 K pixels (a 64 KiB
+# JPEG can declare 4 MP, which jpeg-decoder then fills).
+if [ "${FUZZ_DEBUG:-}" = 1 ]; then
+  BUILD=(--dev)
+  RUN=(-max_len=65536)
+  export FUZZ_MAX_PIXELS=65536
+fi
 for target in "${TARGETS[@]}"; do cargo +nightly fuzz build "${BUILD[@]}" "$target"; done
 # Seed the image targets with the fixtures, minus the signature the target prepends
 # (the first byte of an input is the split point).
