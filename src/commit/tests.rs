@@ -107,12 +107,8 @@ impl ItemStore for FakeItems {
             Some(Injection::ItemDeleted) => drop(self.rows.borrow_mut().remove(&id)),
             Some(Injection::ErrorAfterCommit) => error = Some("injected error after commit"),
             Some(Injection::ErrorBeforeCommit) => return Err("injected error before commit".into()),
-            Some(Injection::Gated(gate)) => {
-                if let Some(gate) = gate {
-                    let _ = gate.await;
-                }
-            }
-            None => {}
+            Some(Injection::Gated(Some(gate))) => drop(gate.await),
+            Some(Injection::Gated(None)) | None => {}
         }
         self.journal.borrow_mut().push(format!("replace {expected:?} -> {}", fields.key));
         let swapped = match self.rows.borrow_mut().get_mut(&id) {

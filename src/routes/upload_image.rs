@@ -257,7 +257,7 @@ impl StoreJob {
                     let response = open(url, &self.limits, &signal).await?;
                     let announced = announced_length(&response);
                     let ResponseBody::Stream(stream) = response.body() else { return Err(UrlFailure::Empty.into()) };
-                    let reader = PieceReader::new(&stream, PIECE).map_err(TransferError::Store)?;
+                    let reader = PieceReader::new(stream, PIECE).map_err(TransferError::Store)?;
                     receive(Body { reader, announced }, self.limits, &self.images, spec, &waiting).await
                 };
                 // Cancelling the origin request makes the pipeline fail at its next read.
