@@ -50,11 +50,13 @@ pub fn binding<T: JsCast>(env: &Env, name: &str) -> Option<T> {
     (!value.is_undefined() && !value.is_null()).then(|| value.unchecked_into())
 }
 
-async fn settle(promise: Result<Promise, JsValue>) -> Result<JsValue, String> {
+/// A binding call's promise, settled; a throw or a rejection as text.
+pub async fn settle(promise: Result<Promise, JsValue>) -> Result<JsValue, String> {
     JsFuture::from(promise.map_err(describe)?).await.map_err(describe)
 }
 
-fn object(entries: &[(&str, JsValue)]) -> Result<Object, String> {
+/// A plain JS object of `entries` (binding options).
+pub fn object(entries: &[(&str, JsValue)]) -> Result<Object, String> {
     let object = Object::new();
     for (name, value) in entries {
         Reflect::set(&object, &JsValue::from_str(name), value).map_err(describe)?;

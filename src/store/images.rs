@@ -4,14 +4,15 @@
 //! way to R2 (the `worker` crate's `Data::Bytes` would copy them into and out of wasm memory).
 
 use futures_channel::oneshot;
-use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
+use js_sys::{Array, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use worker::js_sys::BigInt;
-use worker::wasm_bindgen_futures::{spawn_local, JsFuture};
+use worker::wasm_bindgen_futures::spawn_local;
 use worker::worker_sys::FixedLengthStream;
 use worker::{Bucket, Conditional, Object as R2Object};
 
+use crate::bindings::{object, settle};
 use crate::commit::{ObjectStore, ObjectWrite};
 use crate::streams::{describe, PieceWriter};
 
@@ -36,10 +37,6 @@ extern "C" {
     fn upload_id(this: &R2Upload) -> String;
 }
 
-async fn settle(promise: Result<Promise, JsValue>) -> Result<JsValue, String> {
-    JsFuture::from(promise.map_err(describe)?).await.map_err(describe)
-}
-
 #[derive(Clone)]
 pub struct ImageBucket(pub Bucket);
 
@@ -55,17 +52,11 @@ pub struct ObjectSpec {
 
 impl ObjectSpec {
     fn options(&self) -> Result<Object, String> {
-        let set = |target: &Object, name: &str, value: &JsValue| Reflect::set(target, &name.into(), value).map(|_| ()).map_err(describe);
-        let http = Object::new();
-        set(&http, "contentType", &self.content_type.into())?;
-        let custom = Object::new();
-        for (name, value) in &self.metadata {
-            set(&custom, name, &value.into())?;
-        }
-        let options = Object::new();
-        set(&options, "httpMetadata", &http)?;
-        set(&options, "customMetadata", &custom)?;
-        Ok(options)
+        let custom: Vec<(&str, JsValue)> = self.metadata.iter().map(|(name, value)| (*name, JsValue::from_str(value))).collect();
+        object(&[
+            ("httpMetadata", object(&[("contentType", self.content_type.into())])?.into()),
+            ("customMetadata", object(&custom)?.into()),
+        ])
     }
 }
 
