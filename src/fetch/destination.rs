@@ -152,46 +152,16 @@ fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
-/// True if `text`, with its ASCII escapes decoded as a host's are, holds an `xn--` label whose
+/// True if `text`, with its escapes decoded as a host's are, holds an `xn--` label whose
 /// Punycode decodes to a bidi control. Looked for anywhere in `text`: the label may be in the
 /// host of a relative Location, and such a label in a path is no loss.
 fn has_bidi_control_label(text: &str) -> bool {
-    let decoded = ascii_unescaped(text).to_ascii_lowercase();
+    // Escapes of non-ASCII bytes decode to characters no label holds, so lossy is fine.
+    let decoded = percent_encoding::percent_decode_str(text).decode_utf8_lossy().to_ascii_lowercase();
     decoded.match_indices("xn--").any(|(at, _)| {
         let label: String = decoded[at + 4..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
         idna::punycode::decode(&label).is_some_and(|chars| chars.into_iter().any(is_bidi_control))
     })
-}
-
-/// `text` with each `%XX` of an ASCII byte replaced by that byte (others left as they are).
-fn ascii_unescaped(text: &str) -> Cow<'_, str> {
-    let bytes = text.as_bytes();
-    if !bytes.contains(&b'%') {
-        return Cow::Borrowed(text);
-    }
-    let (mut out, mut i) = (String::with_capacity(text.len()), 0);
-    while i < bytes.len() {
-        let hex = |b: u8| char::from(b).to_digit(16);
-        let escaped = match &bytes[i..] {
-            [b'%', hi, lo, ..] => match (hex(*hi), hex(*lo)) {
-                (Some(hi @ 0..=7), Some(lo)) => char::from_u32(hi << 4 | lo),
-                _ => None,
-            },
-            _ => None,
-        };
-        match escaped {
-            Some(c) => {
-                out.push(c);
-                i += 3;
-            }
-            None => {
-                let c = text[i..].chars().next().unwrap_or_default();
-                out.push(c);
-                i += c.len_utf8();
-            }
-        }
-    }
-    Cow::Owned(out)
 }
 
 /// Scheme, credential and (serialized) length rules shared by the initial URL and
