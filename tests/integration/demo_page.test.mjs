@@ -61,6 +61,25 @@ describe("demo page with DEMO_PAGE=true", () => {
     });
   }
 
+  /** The page shows `action-successful` for item `id` and has rendered the stored image (64×48,
+   * from the worker), R2 holds `source`'s bytes and D1 points at them. Returns what it read. */
+  async function expectShownAndStored(page, id, source) {
+    const envelope = JSON.parse(await page.locator("#envelope").textContent());
+    assert.equal(envelope.status, "action-successful");
+    assert.equal(envelope.data.id, id);
+    assert.equal(envelope.data.image_url, new URL(`/images/${envelope.data.image.key}`, ctx.url).toString());
+    assert.match(await page.locator("#http").textContent(), /^HTTP 200 · X-Request-Id [0-9a-f]+$/);
+    // The <img> really rendered the stored object (served by the worker, same origin).
+    assert.deepEqual(await renderedImage(page), { src: envelope.data.image_url, w: 64, h: 48 });
+    const obj = await ctx.bucket.get(envelope.data.image.key);
+    assert.ok(obj, "R2 object");
+    assert.equal(sha256(Buffer.from(await obj.arrayBuffer())), sha256(source), "R2 holds the source's bytes");
+    const row = await ctx.getRow(id);
+    assert.equal(row.image_key, envelope.data.image.key);
+    assert.equal(row.image_sha256, sha256(source));
+    return { envelope, obj, row };
+  }
+
   /** Clicks Upload and returns what the page sent to the API. (Chromium does not report a File
    * body's bytes to Playwright: its Content-Length here, the stored bytes in R2.) */
   async function uploadAndCapture(page) {
@@ -98,25 +117,9 @@ describe("demo page with DEMO_PAGE=true", () => {
     await page.click("#upload-button");
     await page.waitForSelector('#state[data-status="action-successful"]', { timeout: 30_000 });
 
-    const envelope = JSON.parse(await page.locator("#envelope").textContent());
-    assert.equal(envelope.status, "action-successful");
-    assert.equal(envelope.data.id, id);
+    const { envelope } = await expectShownAndStored(page, id, PNG);
     assert.equal(envelope.data.image.width, 64);
-    assert.equal(envelope.data.image_url, new URL(`/images/${envelope.data.image.key}`, ctx.url).toString());
-    assert.match(await page.locator("#http").textContent(), /^HTTP 200 · X-Request-Id [0-9a-f]+$/);
-
-    // The <img> really rendered the stored object (served by the worker, same origin).
-    const size = await renderedImage(page);
-    assert.deepEqual(size, { src: envelope.data.image_url, w: 64, h: 48 });
-
-    // R2 holds the origin's bytes, D1 points at them; the origin was asked once.
-    const obj = await ctx.bucket.get(envelope.data.image.key);
-    assert.ok(obj, "R2 object");
-    assert.equal(sha256(Buffer.from(await obj.arrayBuffer())), sha256(PNG));
-    const row = await ctx.getRow(id);
-    assert.equal(row.image_key, envelope.data.image.key);
-    assert.equal(row.image_sha256, sha256(PNG));
-    assert.equal(ctx.origin.requestsTo(url).length, 1);
+    assert.equal(ctx.origin.requestsTo(url).length, 1, "the origin was asked once");
     assert.deepEqual(problems, [], "no console errors (a CSP violation would be one)");
     await page.close();
   });
@@ -164,27 +167,13 @@ describe("demo page with DEMO_PAGE=true", () => {
     await page.waitForSelector("#upload-button:enabled", { timeout: 30_000 }); // the answer is shown
     assert.equal(await stateOf(page), "action-successful", await page.locator("#envelope").textContent());
 
-    const envelope = JSON.parse(await page.locator("#envelope").textContent());
-    assert.equal(envelope.status, "action-successful");
-    assert.equal(envelope.data.id, id);
+    const { envelope, obj, row } = await expectShownAndStored(page, id, jpg);
     assert.deepEqual(
       [envelope.data.image.content_type, envelope.data.image.width, envelope.data.image.height, envelope.data.image.bytes, envelope.data.image.sha256],
       ["image/jpeg", 64, 48, jpg.length, sha256(jpg)],
     );
     assert.match(envelope.data.image.key, new RegExp(`^list_items/${id}/[0-9a-f]{32}\\.jpg$`));
-    assert.equal(envelope.data.image_url, new URL(`/images/${envelope.data.image.key}`, ctx.url).toString());
-    assert.match(await page.locator("#http").textContent(), /^HTTP 200 · X-Request-Id [0-9a-f]+$/);
-
-    const size = await renderedImage(page);
-    assert.deepEqual(size, { src: envelope.data.image_url, w: 64, h: 48 });
-
-    const obj = await ctx.bucket.get(envelope.data.image.key);
-    assert.ok(obj, "R2 object");
-    assert.equal(sha256(Buffer.from(await obj.arrayBuffer())), sha256(jpg), "R2 holds the file's bytes");
     assert.equal(obj.customMetadata?.upload, "direct");
-    const row = await ctx.getRow(id);
-    assert.equal(row.image_key, envelope.data.image.key);
-    assert.equal(row.image_sha256, sha256(jpg));
     assert.equal(row.image_source_url, null, "a direct upload has no source URL");
     assert.equal(ctx.origin.log.length, 0, "nothing was fetched");
     assert.deepEqual(problems, [], "no console errors (a CSP violation would be one)");

@@ -14,10 +14,9 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { crc32 } from "node:zlib";
 import { after, before, describe, test } from "node:test";
 import { Miniflare } from "miniflare";
-import { COMPAT_DATE, ROOT, assertNothingStored, assertStored, expectStatus, startWorker, toResult } from "../support/harness.mjs";
+import { COMPAT_DATE, ROOT, assertNothingStored, assertStored, crc32, expectStatus, startWorker, toResult } from "../support/harness.mjs";
 
 const CORPUS = path.join(ROOT, "tests", "corpus");
 const STRIDE = 15;
