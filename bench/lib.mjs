@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { Miniflare } from "miniflare";
-import { migrationStatements } from "../tests/support/harness.mjs";
+import { COMPAT, migrationStatements } from "../tests/support/harness.mjs";
 import { ROOT } from "./stats.mjs";
 
 export { MB, median, percentile, ROOT } from "./stats.mjs";
@@ -56,7 +56,7 @@ function origin(images) {
 
 const common = (images, logs) => ({
   modules: true,
-  compatibilityDate: "2026-04-20",
+  ...COMPAT,
   cf: false,
   r2Buckets: ["IMAGES"],
   outboundService: origin(images),

@@ -2,6 +2,7 @@
 // uploads of one image go through at concurrency 8 (16 of 5 MB, 128 of 100 KB, 32 of 1 MB), then
 // prints perf's top symbols and shared objects.
 // Usage: node bench/profile.mjs [subject, e.g. worker or "floor (bare)"] [png|jpeg] [5MB|1MB|100KB] [length|chunked|gzip]
+// (PROFILE_COUNT=120 for more uploads, i.e. more samples)
 import { execFileSync, spawn } from "node:child_process";
 import { benchImages, SIZES } from "./images.mjs";
 import { MODES, start } from "./lib.mjs";
@@ -10,7 +11,7 @@ const name = process.argv[2] ?? "worker";
 const format = process.argv[3] ?? "png";
 const label = process.argv[4] ?? "5MB";
 const mode = process.argv[5] ?? "length";
-const COUNT = { "100KB": 128, "1MB": 32, "5MB": 16 }[label] ?? 16;
+const COUNT = Number(process.env.PROFILE_COUNT ?? ({ "100KB": 128, "1MB": 32, "5MB": 16 }[label] ?? 16));
 const image = benchImages(SIZES.filter(([l]) => l === label)).find((i) => i.format === format);
 const imagePath = `${MODES[mode]}/${image.name}`;
 const { mf, pids, send } = await start(name, new Map([[`/${image.name}`, image.bytes]]));

@@ -1,8 +1,9 @@
 //! Host throughput of the incremental validators (`cargo bench`), pushed chunk by chunk as
 //! the worker pushes a fetched body: for PNG and JPEG images of about 100 KB, 1 MB, 5 MB and
 //! 20 MB, a plain chunked byte copy of the same buffer (the yardstick) and the validator
-//! (PNG: every chunk CRC). (The worker hashes with the runtime's `crypto.DigestStream`; what
-//! SHA-256 would cost in wasm is in `npm run bench:wasm`.)
+//! (PNG: every chunk CRC, in the table code). (In the worker, runs of 2 KiB and more go to
+//! node:zlib's native CRC-32, and images are hashed by node:crypto; what the table CRC and
+//! SHA-256 cost in wasm is in `npm run bench:wasm`.)
 //!
 //! The images have the shapes `bench/images.mjs` builds for the Miniflare bench: random RGB
 //! pixels in stored deflate blocks, and a baseline JPEG of random size-10 AC coefficients.

@@ -12,6 +12,7 @@ const EDGE: &[&str] = &[
     "edge.rs",
     "fetch/remote.rs",
     "lib.rs",
+    "node_builtins.rs",
     "rate_limit.rs",
     "routes/demo.rs",
     "routes/images.rs",

@@ -1,6 +1,7 @@
 //! The bytes of one fetched image on their way to storage: size cap, incremental format
 //! validation and dimension limits, decided chunk by chunk as they arrive. Pure. (The sha256
-//! is the runtime's: `crypto.DigestStream` hashes natively, several times faster than wasm.)
+//! is the runtime's: node:crypto hashes natively, several times faster than wasm; see
+//! `node_builtins`.)
 
 use crate::api::failure::UrlFailure;
 use crate::config::Limits;

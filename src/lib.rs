@@ -2,7 +2,7 @@
 //!
 //! Pure core (no `worker` types, tested natively): `api`, `auth::session`, `config`,
 //! `fetch::destination`, `image`, `ingest`, `list_item`, `router`, `sweep::{plan, walk}`.
-//! Thin edge: `bindings`, `edge`, `auth::kv_store`, `fetch::remote`, `rate_limit`, `streams`,
+//! Thin edge: `bindings`, `edge`, `auth::kv_store`, `fetch::remote`, `node_builtins`, `rate_limit`, `streams`,
 //! `sweep::cloudflare`, `transfer`, `store`, `routes`, and this file (`architecture_tests`
 //! fails when any other module names the runtime).
 
@@ -19,6 +19,7 @@ pub mod fetch;
 pub mod image;
 pub mod ingest;
 pub mod list_item;
+pub mod node_builtins;
 pub mod rate_limit;
 pub mod router;
 pub mod routes;
@@ -35,6 +36,12 @@ use api::log::{is_acceptable_request_id, RequestLog};
 use edge::{now_ms, random_hex, var, VarValue};
 use router::{exists, identify, is_disabled, Route};
 use routes::Reply;
+
+/// Once per isolate, before any request.
+#[event(start)]
+fn start() {
+    node_builtins::accelerate();
+}
 
 #[event(fetch)]
 async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Response> {

@@ -1,5 +1,5 @@
 //! Runtime stream glue that `worker` does not wrap: a BYOB reader that fills large pieces
-//! (workerd's `readAtLeast`), a writer of JS byte arrays, and `crypto.DigestStream`.
+//! (workerd's `readAtLeast`) and a writer of JS byte arrays.
 //!
 //! Bytes stay in JS arrays on their way from the origin to R2; wasm gets one copy of each
 //! piece to validate. Few, large pieces keep the per-piece promise and handle traffic small.
@@ -21,13 +21,6 @@ extern "C" {
     fn read_at_least(this: &ByobReader, min_bytes: u32, view: &Uint8Array) -> Promise;
     #[wasm_bindgen(method)]
     fn cancel(this: &ByobReader) -> Promise;
-
-    #[wasm_bindgen(js_namespace = crypto, js_name = DigestStream)]
-    type DigestStream;
-    #[wasm_bindgen(constructor, catch, js_namespace = crypto, js_class = "DigestStream")]
-    fn new(algorithm: &str) -> Result<DigestStream, JsValue>;
-    #[wasm_bindgen(method, getter)]
-    fn digest(this: &DigestStream) -> Promise;
 }
 
 /// Reads a byte stream in pieces of `piece` bytes (the last one shorter).
@@ -120,32 +113,6 @@ impl PieceWriter {
     /// Errors the stream, so whatever reads it (an R2 put) fails instead of committing.
     pub async fn abort(&mut self, reason: &str) {
         let _ = JsFuture::from(self.writer.abort_with_reason(&JsValue::from_str(reason))).await;
-    }
-}
-
-/// SHA-256 computed by the runtime as pieces are written.
-pub struct Sha256Stream {
-    stream: DigestStream,
-    writer: PieceWriter,
-}
-
-impl Sha256Stream {
-    pub fn new() -> Result<Self, String> {
-        let stream = DigestStream::new("SHA-256").map_err(describe)?;
-        let writer = PieceWriter::new(stream.unchecked_ref::<WritableStream>())?;
-        Ok(Sha256Stream { stream, writer })
-    }
-
-    /// Returns once the piece is hashed, so the caller may reuse it.
-    pub async fn write(&mut self, piece: &Uint8Array) -> Result<(), String> {
-        self.writer.write(piece).await?;
-        self.writer.settle().await
-    }
-
-    pub async fn finish(&mut self) -> Result<String, String> {
-        self.writer.close().await?;
-        let digest = JsFuture::from(self.stream.digest()).await.map_err(describe)?;
-        Ok(hex::encode(Uint8Array::new(&digest).to_vec()))
     }
 }
 

@@ -22,7 +22,8 @@ use crate::config::Limits;
 use crate::image::ImageFormat;
 use crate::ingest::{AcceptedImage, Ingest, ProvenImage};
 use crate::store::images::{ImageBucket, ImageWrite, ObjectSpec};
-use crate::streams::{PieceReader, Sha256Stream};
+use crate::node_builtins::Sha256;
+use crate::streams::PieceReader;
 
 /// The body is read in pieces of this size (the last one shorter): every piece costs a few
 /// promises and a crossing into wasm, which cost more than the bytes do.
@@ -81,18 +82,11 @@ pub async fn receive(
     waiting: &Waiting,
 ) -> Result<Received, TransferError> {
     let ingest = Ingest::new(limits);
-    let digest = ingest
-        .check_announced_length(body.announced)
-        .map_err(TransferError::from)
-        .and_then(|()| Sha256Stream::new().map_err(TransferError::Store));
-    let digest = match digest {
-        Ok(digest) => digest,
-        Err(e) => {
-            body.reader.cancel();
-            return Err(e);
-        }
-    };
-    let mut incoming = Incoming { reader: body.reader, ingest, digest, copy: Vec::with_capacity(PIECE as usize) };
+    if let Err(e) = ingest.check_announced_length(body.announced) {
+        body.reader.cancel();
+        return Err(e.into());
+    }
+    let mut incoming = Incoming { reader: body.reader, ingest, digest: Sha256::default(), copy: Vec::with_capacity(PIECE as usize) };
     let mut write = None;
     let mut opened = Opened { images, spec: &spec, write: &mut write, waiting };
     let received = match body.announced {
@@ -102,7 +96,7 @@ pub async fn receive(
     let accepted = match received {
         Ok((done, key, proven)) => {
             write = Some(done);
-            incoming.accept(proven).await.map(|image| (key, image))
+            incoming.accept(proven).map(|image| (key, image))
         }
         Err(e) => Err(e),
     };
@@ -234,13 +228,13 @@ async fn unannounced<S: Fn(ImageFormat) -> ObjectSpec>(incoming: &mut Incoming, 
     Ok((opened.images.whole(spec, last), key, proven))
 }
 
-/// The body as it arrives: every piece is validated (one copy into wasm) and hashed
-/// (natively) before anything else sees it.
+/// The body as it arrives: every piece is copied once into wasm, validated and hashed there
+/// (the hash and the PNG CRC natively, through views) before anything else sees it.
 struct Incoming {
     reader: PieceReader,
     ingest: Ingest,
-    digest: Sha256Stream,
-    /// The wasm copy of the current piece, for the validator.
+    digest: Sha256,
+    /// The wasm copy of the current piece.
     copy: Vec<u8>,
 }
 
@@ -252,7 +246,7 @@ impl Incoming {
         self.copy.resize(piece.length() as usize, 0);
         piece.copy_to(&mut self.copy);
         self.ingest.push(&self.copy)?;
-        self.digest.write(&piece).await.map_err(TransferError::Store)?;
+        self.digest.update(&self.copy).map_err(TransferError::Store)?;
         Ok(Some(piece))
     }
 
@@ -264,7 +258,7 @@ impl Incoming {
         }
     }
 
-    async fn accept(&mut self, proven: ProvenImage) -> Result<AcceptedImage, TransferError> {
-        Ok(proven.with_digest(self.digest.finish().await.map_err(TransferError::Store)?))
+    fn accept(&mut self, proven: ProvenImage) -> Result<AcceptedImage, TransferError> {
+        Ok(proven.with_digest(self.digest.finish().map_err(TransferError::Store)?))
     }
 }

@@ -4,6 +4,11 @@
 //! tables are built on first use instead of shipped as a static: as wasm data they do not
 //! compress and cost the module ~13 KB gzipped, over its 200 KB budget. Checked against
 //! `crc32fast` in the tests below.
+//!
+//! A host with a faster CRC-32 may hand it over once with [`accelerate`]: the worker gives
+//! node:zlib's, which runs natively (PCLMULQDQ) at several times the speed of this table
+//! code in wasm. It takes over runs of at least [`ACCELERATED_FROM`] bytes, where it saves
+//! more than the call costs.
 
 use std::sync::OnceLock;
 
@@ -27,12 +32,34 @@ fn tables() -> &'static Tables {
     })
 }
 
+/// `update(crc, bytes)`: the CRC-32 of everything `crc` covered followed by `bytes` (zlib's
+/// `crc32(crc, buf, len)` contract), or `None` to leave the run to the tables.
+pub type Accelerator = fn(u32, &[u8]) -> Option<u32>;
+
+static ACCELERATOR: OnceLock<Accelerator> = OnceLock::new();
+
+/// Runs shorter than this stay in the table code.
+pub const ACCELERATED_FROM: usize = 2048;
+
+/// Installs the host's CRC-32 for long runs; the first one installed stays.
+pub fn accelerate(update: Accelerator) {
+    let _ = ACCELERATOR.set(update);
+}
+
 /// A running CRC-32; `Default` is the CRC of no bytes.
 #[derive(Clone, Copy, Default)]
 pub struct Crc32(u32);
 
 impl Crc32 {
     pub fn update(&mut self, bytes: &[u8]) {
+        self.update_with(ACCELERATOR.get().copied(), bytes);
+    }
+
+    fn update_with(&mut self, accelerator: Option<Accelerator>, bytes: &[u8]) {
+        if let Some(crc) = accelerator.filter(|_| bytes.len() >= ACCELERATED_FROM).and_then(|update| update(self.0, bytes)) {
+            self.0 = crc;
+            return;
+        }
         let t = tables();
         let mut crc = !self.0;
         let mut blocks = bytes.chunks_exact(16);
@@ -68,7 +95,7 @@ impl Crc32 {
 
 #[cfg(test)]
 mod tests {
-    use super::Crc32;
+    use super::{Accelerator, Crc32, ACCELERATED_FROM};
 
     fn crc(pieces: &[&[u8]]) -> u32 {
         let mut crc = Crc32::default();
@@ -81,6 +108,28 @@ mod tests {
         assert_eq!(crc(&[]), 0);
         assert_eq!(crc(&[b"123456789"]), 0xCBF4_3926);
         assert_eq!(crc(&[b"IEND"]), 0xAE42_6082);
+    }
+
+    fn crc32fast_from(crc: u32, bytes: &[u8]) -> Option<u32> {
+        let mut hasher = crc32fast::Hasher::new_with_initial(crc);
+        hasher.update(bytes);
+        Some(hasher.finalize())
+    }
+
+    /// Runs on both sides of the threshold, with the tables alone, with an accelerator
+    /// (crc32fast standing in for the host's) and with one that declines: the same CRC.
+    #[test]
+    fn long_runs_with_and_without_an_accelerator() {
+        let bytes: Vec<u8> = (0u32..3 * ACCELERATED_FROM as u32).map(|i| (i.wrapping_mul(40_503) >> 7) as u8).collect();
+        for accelerator in [None, Some(crc32fast_from as Accelerator), Some((|_, _| None) as Accelerator)] {
+            for split in [0, 1, ACCELERATED_FROM - 1, ACCELERATED_FROM, bytes.len() - 1] {
+                let (a, b) = bytes.split_at(split);
+                let mut crc = Crc32::default();
+                crc.update_with(accelerator, a);
+                crc.update_with(accelerator, b);
+                assert_eq!(crc.finalize(), crc32fast::hash(&bytes), "split {split}");
+            }
+        }
     }
 
     #[test]

@@ -18,4 +18,5 @@ mod corpus_tests;
 #[cfg(test)]
 mod tests;
 
+pub use crc32::{accelerate as accelerate_crc32, Accelerator as Crc32Accelerator};
 pub use format::{ImageFormat, ImageInfo, ImageValidator, Rejection};

@@ -17,7 +17,17 @@ export const SCRIPT_PATH = process.env.WORKER_SCRIPT || path.join(ROOT, "shim", 
 export const FIXTURES = path.join(ROOT, "tests", "fixtures", "images");
 export const BASE = "https://worker.test";
 export const ROUTE = "/api/v1/list_items/upload_image";
-export const COMPAT_DATE = "2026-04-20";
+/** The runtime the worker is deployed on: wrangler.toml's compatibility date and flags
+ * (`nodejs_compat` gives it node:zlib and node:crypto), as Miniflare options. */
+export const COMPAT = (() => {
+  const toml = readFileSync(path.join(ROOT, "wrangler.toml"), "utf8");
+  const flags = /^compatibility_flags\s*=\s*\[([^\]]*)\]/m.exec(toml)?.[1] ?? "";
+  return {
+    compatibilityDate: /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)[1],
+    compatibilityFlags: [...flags.matchAll(/"([^"]+)"/g)].map(([, flag]) => flag),
+  };
+})();
+export const COMPAT_DATE = COMPAT.compatibilityDate;
 
 export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;
@@ -212,7 +222,7 @@ export function migrationStatements() {
  *         the default is so high that no other test meets it; null leaves the binding out
  * `ctx.url` is the worker's real HTTP address on loopback (for a browser).
  */
-export async function startWorker({ vars = {}, kv = true, d1 = true, r2 = true, logs = false, uploadLimit = 1_000_000 } = {}) {
+export async function startWorker({ vars = {}, kv = true, d1 = true, r2 = true, logs = false, uploadLimit = 1_000_000, compat = COMPAT } = {}) {
   if (!buildExists()) throw new Error(`${SCRIPT_PATH} is missing: build the worker first`);
   const origin = new Origin();
   const logLines = [];
@@ -225,7 +235,7 @@ export async function startWorker({ vars = {}, kv = true, d1 = true, r2 = true, 
       { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
       { type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true },
     ],
-    compatibilityDate: COMPAT_DATE,
+    ...compat,
     cf: false, // never fetch the real Request.cf from the network
     kvNamespaces: kv ? ["SESSIONS"] : [],
     d1Databases: d1 ? ["DB"] : [],
