@@ -26,8 +26,13 @@ use crate::node_builtins::Sha256;
 use crate::streams::PieceReader;
 
 /// The body is read in pieces of this size (the last one shorter): every piece costs a few
-/// promises and a crossing into wasm, which cost more than the bytes do.
-pub const PIECE: u32 = 256 * 1024;
+/// promises and handles in the runtime, which cost more than the bytes do.
+pub const PIECE: u32 = 1024 * 1024;
+
+/// Pieces go through wasm a slice at a time: copied in, validated and hashed while the slice
+/// is still in the CPU's cache (a whole piece would not be), and wasm memory stays one slice
+/// per upload whatever the piece size.
+const SLICE: u32 = 64 * 1024;
 
 /// Multipart part size: R2's minimum for every part but the last (all but the last must be
 /// the same size), a whole number of pieces.
@@ -86,7 +91,7 @@ pub async fn receive(
         body.reader.cancel();
         return Err(e.into());
     }
-    let mut incoming = Incoming { reader: body.reader, ingest, digest: Sha256::default(), copy: Vec::with_capacity(PIECE as usize) };
+    let mut incoming = Incoming { reader: body.reader, ingest, digest: Sha256::default(), copy: Vec::with_capacity(SLICE as usize) };
     let mut write = None;
     let mut opened = Opened { images, spec: &spec, write: &mut write, waiting };
     let received = match body.announced {
@@ -228,13 +233,14 @@ async fn unannounced<S: Fn(ImageFormat) -> ObjectSpec>(incoming: &mut Incoming, 
     Ok((opened.images.whole(spec, last), key, proven))
 }
 
-/// The body as it arrives: every piece is copied once into wasm, validated and hashed there
-/// (the hash and the PNG CRC natively, through views) before anything else sees it.
+/// The body as it arrives: every piece is copied once into wasm, a slice at a time, validated
+/// and hashed there (the hash and the PNG CRC natively, through views) before anything else
+/// sees it.
 struct Incoming {
     reader: PieceReader,
     ingest: Ingest,
     digest: Sha256,
-    /// The wasm copy of the current piece.
+    /// The wasm copy of the current slice.
     copy: Vec<u8>,
 }
 
@@ -243,10 +249,15 @@ impl Incoming {
     async fn next(&mut self, view: Uint8Array) -> Result<Option<Uint8Array>, TransferError> {
         let Some(piece) = self.reader.next_into(view).await.map_err(|_| UrlFailure::Unreachable)? else { return Ok(None) };
         self.ingest.check_room(u64::from(piece.length()))?;
-        self.copy.resize(piece.length() as usize, 0);
-        piece.copy_to(&mut self.copy);
-        self.ingest.push(&self.copy)?;
-        self.digest.update(&self.copy).map_err(TransferError::Store)?;
+        let mut offset = 0;
+        while offset < piece.length() {
+            let end = piece.length().min(offset + SLICE);
+            self.copy.resize((end - offset) as usize, 0);
+            piece.subarray(offset, end).copy_to(&mut self.copy);
+            self.ingest.push(&self.copy)?;
+            self.digest.update(&self.copy).map_err(TransferError::Store)?;
+            offset = end;
+        }
         Ok(Some(piece))
     }
 

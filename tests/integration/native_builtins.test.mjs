@@ -2,7 +2,7 @@
 // createHash reached through wrangler.toml's `nodejs_compat` flag (src/node_builtins.rs). A
 // runtime without the flag falls back to the wasm code and says so once in the log. Both must
 // give the same verdicts and record the same sha256 (of the bytes, as node:crypto here sees
-// them), on real files whose chunks span the worker's 256 KiB pieces.
+// them), on real files whose chunks span the 64 KiB slices the worker validates at a time.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -10,8 +10,8 @@ import { after, before, describe, test } from "node:test";
 import { COMPAT, ROOT, expectInvalidUrl, expectStoredFrom, fixture, serve, startWorker } from "../support/harness.mjs";
 
 const corpus = (file) => readFileSync(path.join(ROOT, "tests", "corpus", file));
-/** image-rs's test copy of Kodak's kodim23: IHDR, gAMA, sRGB, tEXt, a 512 KiB IDAT (over three
- * pieces), a 33 KB IDAT, IEND. */
+/** image-rs's test copy of Kodak's kodim23: IHDR, gAMA, sRGB, tEXt, a 512 KiB IDAT (over nine
+ * slices), a 33 KB IDAT, IEND. */
 const KODIM = corpus("pngsuite-image-png/benches_kodim23.png");
 const FIRST_IDAT = 94; // offset of its length field
 const SECOND_IDAT = FIRST_IDAT + 12 + 524_288;
@@ -37,15 +37,15 @@ for (const [runtime, compat, warns] of [
     });
     after(() => ctx?.dispose());
 
-    test("a PNG whose 512 KiB IDAT spans three pieces is stored, with its sha256", async () => {
+    test("a PNG whose 512 KiB IDAT spans nine slices is stored, with its sha256", async () => {
       const url = "https://img.example.com/native/kodim23.png";
       await expectStoredFrom(ctx, { url, handler: serve(KODIM, { chunks: 7 }), source: KODIM, sourceUrl: url, width: 768, height: 512 });
     });
 
     for (const [where, at] of [
-      ["in the middle of the spanning IDAT (second piece)", FIRST_IDAT + 8 + 300_000],
+      ["in the middle of the spanning IDAT (fifth slice)", FIRST_IDAT + 8 + 300_000],
       ["in the spanning IDAT's own CRC", SECOND_IDAT - 2],
-      ["in the second IDAT, within one piece", SECOND_IDAT + 8 + 20_000],
+      ["in the second IDAT, within one slice", SECOND_IDAT + 8 + 20_000],
     ]) {
       test(`one flipped bit ${where} -> invalid-url corrupt, nothing stored`, async () => {
         await expectInvalidUrl(ctx, { url: `https://img.example.com/native/flip-${at}.png`, handler: serve(flipped(KODIM, at)), reason: "corrupt" });
