@@ -16,7 +16,7 @@ const served = new Map([[`/${image.name}`, image.bytes]]);
 /** [name, subject, base name or null]: the base is what the name adds to. */
 const VARIANTS = [
   ["request only (no image)", opsFloor([], false), null],
-  ["+ KV: 2 gets in parallel, then 1", opsFloor(["kv"], false), "request only (no image)"],
+  ["+ KV: a bulk get of 2 keys, then 1", opsFloor(["kv"], false), "request only (no image)"],
   ["+ D1: select, update … returning", opsFloor(["d1"], false), "request only (no image)"],
   ["+ log line (console.log)", opsFloor(["log"], false), "request only (no image)"],
   ["bare 100 KB upload", SUBJECTS["floor (bare)"], null],

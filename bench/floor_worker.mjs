@@ -11,8 +11,8 @@
 //   parts (a TransformStream's readable has no BYOB reader).
 // - `?ops=kv,d1,delete,log` (any subset, in any order; `pipe=0` skips the image): the per-request
 //   binding calls the worker makes around the image, done the way the worker does them, to show
-//   where a small upload's fixed cost goes. kv: the session and its activity record (two gets in
-//   parallel), then the user; d1: `SELECT *` of the list item before the image, `UPDATE ... RETURNING *`
+//   where a small upload's fixed cost goes. kv: the session and its activity record (one bulk
+//   get of both keys), then the user; d1: `SELECT *` of the list item before the image, `UPDATE ... RETURNING *`
 //   after it; delete: the item's previous object deleted (each upload then goes to a new key, as the
 //   worker's do); log: one JSON line of the worker's request-log size through console.log.
 const PART = 5 * 1024 * 1024;
@@ -27,8 +27,8 @@ export default {
     const ops = new Set((params.get("ops") ?? "").split(",").filter(Boolean));
     const lane = key;
     if (ops.has("kv")) {
-      const [session] = await Promise.all([env.SESSIONS.get(`session:${tokenHash}`), env.SESSIONS.get(`session_seen:${tokenHash}`)]);
-      await env.SESSIONS.get(`user:${JSON.parse(session).user_id}`);
+      const found = await env.SESSIONS.get([`session:${tokenHash}`, `session_seen:${tokenHash}`]);
+      await env.SESSIONS.get(`user:${JSON.parse(found.get(`session:${tokenHash}`)).user_id}`);
     }
     const id = (Number(lane.split("/").pop()) % 8) + 1;
     let previous = lastKeys.get(lane) ?? null;

@@ -21,6 +21,8 @@ extern "C" {
     pub type Kv;
     #[wasm_bindgen(method, catch, js_name = get)]
     fn get_text(this: &Kv, key: &str) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(method, catch, js_name = get)]
+    fn get_texts(this: &Kv, keys: &Array) -> Result<Promise, JsValue>;
     #[wasm_bindgen(method, catch, js_name = put)]
     fn put_text(this: &Kv, key: &str, value: &str, options: &Object) -> Result<Promise, JsValue>;
     #[wasm_bindgen(method, catch, js_name = delete)]
@@ -73,6 +75,13 @@ fn from_js<T: DeserializeOwned>(value: &JsValue) -> Result<T, String> {
 impl Kv {
     pub async fn text(&self, key: &str) -> Result<Option<String>, String> {
         Ok(settle(self.get_text(key)).await?.as_string())
+    }
+
+    /// Several keys in one call (KV's bulk read: one round trip, at most 100 keys).
+    pub async fn texts<const N: usize>(&self, keys: [&str; N]) -> Result<[Option<String>; N], String> {
+        let found = settle(self.get_texts(&keys.iter().map(|key| JsValue::from_str(key)).collect())).await?;
+        let found: js_sys::Map = found.dyn_into().map_err(|value| format!("KV bulk get answered {value:?}, not a Map"))?;
+        Ok(keys.map(|key| found.get(&JsValue::from_str(key)).as_string()))
     }
 
     /// Stores `value`, gone after `ttl_seconds` when given.
