@@ -32,8 +32,4 @@ or send the image itself (a direct upload):
 Other samples: sample.png, sample.jpg, sample-progressive.jpg (and sample.gif to see a rejection).
 
 MSG
-# wrangler watches src/ and rebuilds on any event there, access-time updates included: the
-# first read of a freshly checked-out file sets its atime (relatime), which would make wrangler
-# build twice on a fresh clone. Read every source file once now so its build reads quietly.
-find src -type f -exec cat {} + > /dev/null
 "$WRANGLER" dev --port "$PORT" --ip 127.0.0.1 "${LOCAL_VARS[@]}" "$@"
