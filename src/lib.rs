@@ -37,12 +37,6 @@ use edge::{now_ms, random_hex, var, VarValue};
 use router::{exists, identify, is_disabled, Route};
 use routes::Reply;
 
-/// Once per isolate, before any request.
-#[event(start)]
-fn start() {
-    node_builtins::accelerate();
-}
-
 #[event(fetch)]
 async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     console_error_panic_hook::set_once();

@@ -1,13 +1,19 @@
 //! The runtime's native CRC-32 (node:zlib) and SHA-256 (node:crypto), reached through
 //! `process.getBuiltinModule` (the `nodejs_compat` flag in wrangler.toml).
 //!
-//! Both read bytes where they already are, in wasm memory, through a view (no copy), and are
-//! synchronous: no stream, no promise per piece. In wasm the CRC tables run at 1.5–2.6 GB/s
-//! and sha2 at ~0.4 GB/s; natively both are several times faster (BENCHMARKS.md). Without
-//! the flag the worker stays correct: the validator keeps its tables and images are hashed
-//! by sha2 in wasm.
+//! Both read bytes where they already are, in wasm memory, and are synchronous: no copy, no
+//! stream, no promise per piece. In wasm the CRC tables run at 1.5–2.6 GB/s and sha2 at
+//! ~0.4 GB/s; natively both are several times faster (BENCHMARKS.md). Without the flag the
+//! worker stays correct: the validator keeps its tables and images are hashed by sha2 in wasm.
+//!
+//! The view of wasm memory each call reads is made in JS, inside the call (the `inline_js`
+//! helpers below), never handed to wasm: a view wasm holds must be stored in its table of JS
+//! references, which can allocate, grow memory and detach the buffer under the view before the
+//! call reads it.
 
-use js_sys::{Reflect, Uint8Array};
+use std::sync::Once;
+
+use js_sys::Reflect;
 use sha2::Digest;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
@@ -21,23 +27,30 @@ extern "C" {
     fn get_builtin_module(name: &str) -> Result<JsValue, JsValue>;
 
     type Zlib;
-    #[wasm_bindgen(method)]
-    fn crc32(this: &Zlib, data: &Uint8Array, value: u32) -> u32;
-
     type NodeCrypto;
     #[wasm_bindgen(catch, method, js_name = createHash)]
     fn create_hash(this: &NodeCrypto, algorithm: &str) -> Result<NodeHash, JsValue>;
-
     type NodeHash;
     #[wasm_bindgen(catch, method)]
-    fn update(this: &NodeHash, data: &Uint8Array) -> Result<JsValue, JsValue>;
-    #[wasm_bindgen(catch, method)]
     fn digest(this: &NodeHash, encoding: &str) -> Result<String, JsValue>;
+}
+
+// `memory` is the wasm memory (`wasm_bindgen::memory()`); `at`, `len` a range of it.
+#[wasm_bindgen(inline_js = "
+export function crc32Of(zlib, memory, at, len, crc) { return zlib.crc32(new Uint8Array(memory.buffer, at, len), crc); }
+export function hashUpdate(hash, memory, at, len) { hash.update(new Uint8Array(memory.buffer, at, len)); }
+")]
+extern "C" {
+    #[wasm_bindgen(catch, js_name = crc32Of)]
+    fn crc32_of(zlib: &Zlib, memory: &JsValue, at: u32, len: u32, crc: u32) -> Result<u32, JsValue>;
+    #[wasm_bindgen(catch, js_name = hashUpdate)]
+    fn hash_update(hash: &NodeHash, memory: &JsValue, at: u32, len: u32) -> Result<(), JsValue>;
 }
 
 thread_local! {
     static ZLIB: Option<Zlib> = builtin("node:zlib", "crc32");
     static CRYPTO: Option<NodeCrypto> = builtin("node:crypto", "createHash");
+    static MEMORY: JsValue = wasm_bindgen::memory();
 }
 
 /// The module `name`, if the runtime has it and it has `function`.
@@ -47,31 +60,32 @@ fn builtin<T: JsCast>(name: &str, function: &str) -> Option<T> {
     found.then(|| module.unchecked_into())
 }
 
-/// `f` given a view of `bytes`, which it must only read synchronously: a view of wasm memory
-/// is valid until the next allocation, and nothing allocates during a native call.
-fn with_view<R>(bytes: &[u8], f: impl FnOnce(&Uint8Array) -> R) -> R {
-    // SAFETY: the view does not outlive `f`, and `f` only passes it to a synchronous native
-    // call that reads it and returns.
-    let view = unsafe { Uint8Array::view(bytes) };
-    f(&view)
+/// `f(memory, at, len)` for the range of wasm memory `bytes` occupies (wasm32: addresses and
+/// lengths fit in u32).
+fn in_memory<R>(bytes: &[u8], f: impl FnOnce(&JsValue, u32, u32) -> R) -> R {
+    MEMORY.with(|memory| f(memory, bytes.as_ptr() as u32, bytes.len() as u32))
 }
 
-/// Hands node:zlib's CRC-32 to the PNG validator, or says once, in the log, that the
-/// runtime lacks the builtins (a deployment without `nodejs_compat`).
+/// Once per isolate: hands node:zlib's CRC-32 to the PNG validator, or says in the log that
+/// the runtime lacks the builtins (a deployment without `nodejs_compat`).
 pub fn accelerate() {
-    if ZLIB.with(Option::is_some) {
-        accelerate_crc32(native_crc32);
-    }
-    if ZLIB.with(Option::is_none) || CRYPTO.with(Option::is_none) {
-        worker::console_warn!("{MISSING}");
-    }
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if ZLIB.with(Option::is_some) {
+            accelerate_crc32(native_crc32);
+        }
+        if ZLIB.with(Option::is_none) || CRYPTO.with(Option::is_none) {
+            worker::console_warn!("{MISSING}");
+        }
+    });
 }
 
 /// The warning of a runtime without node:zlib or node:crypto.
 const MISSING: &str = "node:zlib or node:crypto is missing (no nodejs_compat flag?): PNG CRCs and image SHA-256 run in wasm, several times slower";
 
+/// `None` (the tables take the run) if the call throws.
 fn native_crc32(crc: u32, bytes: &[u8]) -> Option<u32> {
-    ZLIB.with(|zlib| zlib.as_ref().map(|zlib| with_view(bytes, |view| zlib.crc32(view, crc))))
+    ZLIB.with(|zlib| in_memory(bytes, |memory, at, len| crc32_of(zlib.as_ref()?, memory, at, len, crc).ok()))
 }
 
 /// The SHA-256 of an image, fed its pieces as they pass through wasm.
@@ -92,7 +106,7 @@ impl Default for Sha256 {
 impl Sha256 {
     pub fn update(&mut self, bytes: &[u8]) -> Result<(), String> {
         match &mut self.0 {
-            Hasher::Native(hash) => with_view(bytes, |view| hash.update(view)).map(drop).map_err(describe),
+            Hasher::Native(hash) => in_memory(bytes, |memory, at, len| hash_update(hash, memory, at, len)).map_err(describe),
             Hasher::Wasm(hash) => {
                 hash.update(bytes);
                 Ok(())

@@ -22,7 +22,7 @@ use crate::config::Limits;
 use crate::image::ImageFormat;
 use crate::ingest::{AcceptedImage, Ingest, ProvenImage};
 use crate::store::images::{ImageBucket, ImageWrite, ObjectSpec};
-use crate::node_builtins::Sha256;
+use crate::node_builtins::{self, Sha256};
 use crate::streams::PieceReader;
 
 /// The body is read in pieces of this size (the last one shorter): every piece costs a few
@@ -86,6 +86,7 @@ pub async fn receive(
     spec: impl Fn(ImageFormat) -> ObjectSpec,
     waiting: &Waiting,
 ) -> Result<Received, TransferError> {
+    node_builtins::accelerate();
     let ingest = Ingest::new(limits);
     if let Err(e) = ingest.check_announced_length(body.announced) {
         body.reader.cancel();

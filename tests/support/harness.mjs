@@ -20,11 +20,12 @@ export const ROUTE = "/api/v1/list_items/upload_image";
 /** The runtime the worker is deployed on: wrangler.toml's compatibility date and flags
  * (`nodejs_compat` gives it node:zlib and node:crypto), as Miniflare options. */
 export const COMPAT = (() => {
-  const toml = readFileSync(path.join(ROOT, "wrangler.toml"), "utf8");
+  // Top-level keys only: everything before the first [table] (e.g. [env.production]).
+  const toml = readFileSync(path.join(ROOT, "wrangler.toml"), "utf8").split(/^\[/m)[0];
   const flags = /^compatibility_flags\s*=\s*\[([^\]]*)\]/m.exec(toml)?.[1] ?? "";
   return {
-    compatibilityDate: /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)[1],
-    compatibilityFlags: [...flags.matchAll(/"([^"]+)"/g)].map(([, flag]) => flag),
+    compatibilityDate: /^compatibility_date\s*=\s*["']([^"']+)["']/m.exec(toml)[1],
+    compatibilityFlags: [...flags.matchAll(/["']([^"']+)["']/g)].map(([, flag]) => flag),
   };
 })();
 export const COMPAT_DATE = COMPAT.compatibilityDate;
