@@ -6,6 +6,8 @@
 //   does too: the body read with a BYOB reader (`readAtLeast`) straight into 5 MiB JS parts; one
 //   put if it ends within the first part, else a multipart upload, each part uploaded once a
 //   further read (of up to 256 KiB, copied to the start of the next part) shows it is not the last.
+// - `?direct=1&key=K` (a PUT whose body is the image, as API.md §7's direct upload): the request
+//   body stored the bare way under K, to compare the worker's direct uploads with.
 // - `?passthrough=1`: an identity JS `TransformStream` in the body's path, i.e. what merely
 //   surfacing the bytes to user code costs. Without a length its chunks are copied into the
 //   parts (a TransformStream's readable has no BYOB reader).
@@ -22,8 +24,12 @@ const lastKeys = new Map();
 
 export default {
   async fetch(request, env) {
-    const { url, key, tokenHash } = await request.json();
     const params = new URL(request.url).searchParams;
+    if (params.has("direct")) {
+      const object = await putBody(env.IMAGES, params.get("key"), request.body, request.headers.get("content-length"));
+      return Response.json({ key: object.key, size: object.size });
+    }
+    const { url, key, tokenHash } = await request.json();
     const ops = new Set((params.get("ops") ?? "").split(",").filter(Boolean));
     const lane = key;
     if (ops.has("kv")) {
@@ -46,13 +52,7 @@ export default {
       let body = origin.body;
       const passthrough = Boolean(params.get("passthrough"));
       if (passthrough) body = body.pipeThrough(new TransformStream());
-      let object;
-      if (length !== null) {
-        const { readable, writable } = new FixedLengthStream(Number(length));
-        [object] = await Promise.all([env.IMAGES.put(objectKey, readable), body.pipeTo(writable)]);
-      } else {
-        object = await (passthrough ? putChunks : putPieces)(env.IMAGES, objectKey, body);
-      }
+      const object = passthrough && length === null ? await putChunks(env.IMAGES, objectKey, body) : await putBody(env.IMAGES, objectKey, body, length);
       size = object.size;
     }
     if (ops.has("d1")) {
@@ -72,6 +72,14 @@ export default {
     return Response.json({ key: objectKey, size });
   },
 };
+
+/** The bare way to store `body`: with a `length`, piped into one put; without, BYOB parts. */
+async function putBody(bucket, key, body, length) {
+  if (length === null) return putPieces(bucket, key, body);
+  const { readable, writable } = new FixedLengthStream(Number(length));
+  const [object] = await Promise.all([bucket.put(key, readable), body.pipeTo(writable)]);
+  return object;
+}
 
 /** One read of up to `view`'s length (fewer only at the end); its buffer is transferred. */
 async function fill(reader, view) {

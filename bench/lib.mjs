@@ -140,6 +140,14 @@ export const SUBJECTS = {
     ],
   },
   "floor (bare)": floor(""),
+  /** The bare floor given the image itself (a direct upload), stored the same way. */
+  "floor (direct)": {
+    ...floor(""),
+    request: (imagePath, lane, images) => [
+      `http://bench/?direct=1&key=floor/${lane}`,
+      { method: "PUT", headers: { "content-type": "application/octet-stream" }, body: clientBody(imagePath, images), duplex: "half" },
+    ],
+  },
   "floor (pass-through)": floor("?passthrough=1"),
   /** The bare floor plus the worker's binding calls around the image (KV, D1, R2 delete, log line). */
   "floor (bare + bindings)": floor("?ops=kv,d1,delete,log", true),

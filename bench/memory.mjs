@@ -6,6 +6,8 @@
 // after as many concurrent 4 MiB uploads and after the 20 MiB ones: it must not grow with the
 // image's size.
 // The same images also go through as direct uploads (API.md §7: the request body is the image),
+// beside a bare floor given the body the same way ("floor (direct)": where the runtime's own
+// handling of a large incoming request body shows),
 // with a Content-Length and streamed without one.
 // Usage: node bench/memory.mjs [rounds] [concurrency]   (BENCH_MODES=chunked,gzip for some modes)
 import { png } from "./images.mjs";
@@ -18,7 +20,7 @@ const TARGET = 64 * MB;
 const IMAGE_BYTES = 20 * 1024 * 1024 - 64 * 1024;
 const WORKERS = ["worker", "worker (direct)"];
 /** Subjects per mode: a client sends no gzip-encoded direct upload. */
-const names = (mode) => ["floor (bare)", "worker", ...(mode === "gzip" ? [] : ["worker (direct)"])];
+const names = (mode) => ["floor (bare)", "worker", ...(mode === "gzip" ? [] : ["floor (direct)", "worker (direct)"])];
 const modes = Object.keys(MODES).filter((mode) => !process.env.BENCH_MODES || process.env.BENCH_MODES.split(",").includes(mode));
 
 const images = new Map([
