@@ -71,10 +71,11 @@ fn in_memory<R>(bytes: &[u8], f: impl FnOnce(&JsValue, u32, u32) -> R) -> R {
 pub fn accelerate() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        if ZLIB.with(Option::is_some) {
+        let has_zlib = ZLIB.with(Option::is_some);
+        if has_zlib {
             accelerate_crc32(native_crc32);
         }
-        if ZLIB.with(Option::is_none) || CRYPTO.with(Option::is_none) {
+        if !has_zlib || CRYPTO.with(Option::is_none) {
             worker::console_warn!("{MISSING}");
         }
     });

@@ -2,7 +2,8 @@
 //! (workerd's `readAtLeast`) and a writer of JS byte arrays.
 //!
 //! Bytes stay in JS arrays on their way from the origin to R2; wasm gets one copy of each
-//! piece, a slice at a time, to validate and hash. Few, large pieces keep the per-piece promise and handle traffic small.
+//! piece, a slice at a time, to validate and hash. Few, large pieces keep the per-piece
+//! promise and handle traffic small.
 
 use js_sys::{Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::wasm_bindgen;

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { Miniflare } from "miniflare";
-import { ROOT, COMPAT_DATE, toResult, expectStatus, waitFor } from "../support/harness.mjs";
+import { ROOT, COMPAT, toResult, expectStatus, waitFor } from "../support/harness.mjs";
 
 test("an exception thrown by the worker becomes an application-crash envelope, logged with its request id", async () => {
   const logs = [];
@@ -11,7 +11,7 @@ test("an exception thrown by the worker becomes an application-crash envelope, l
     modules: true,
     modulesRoot: ROOT,
     scriptPath: path.join(ROOT, "tests", "support", "throwing_worker.mjs"),
-    compatibilityDate: COMPAT_DATE,
+    ...COMPAT,
     cf: false,
     handleStructuredLogs: (entry) => void logs.push(entry),
   });

@@ -16,7 +16,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Miniflare } from "miniflare";
-import { COMPAT_DATE, ROOT, assertNothingStored, assertStored, crc32, expectStatus, startWorker, toResult } from "../support/harness.mjs";
+import { COMPAT, ROOT, assertNothingStored, assertStored, crc32, expectStatus, startWorker, toResult } from "../support/harness.mjs";
 
 const CORPUS = path.join(ROOT, "tests", "corpus");
 const STRIDE = 15;
@@ -173,7 +173,7 @@ describe(`the corpus as direct uploads (${SAMPLE.length} of ${ROWS.length} files
   test("the two modes: the worker gets Content-Length, or a chunked body without it", async () => {
     const echo = new Miniflare({
       modules: true,
-      compatibilityDate: COMPAT_DATE,
+      ...COMPAT,
       script: `export default { async fetch(req) { return Response.json({ length: req.headers.get("content-length"),
         encoding: req.headers.get("transfer-encoding"), received: (await req.arrayBuffer()).byteLength }); } };`,
     });

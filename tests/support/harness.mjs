@@ -28,7 +28,6 @@ export const COMPAT = (() => {
     compatibilityFlags: [...flags.matchAll(/["']([^"']+)["']/g)].map(([, flag]) => flag),
   };
 })();
-export const COMPAT_DATE = COMPAT.compatibilityDate;
 
 export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;
