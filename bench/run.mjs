@@ -10,8 +10,9 @@
 // reads into 5 MiB parts, one put or a multipart upload), pass-through (+ an identity
 // TransformStream), and at 100 KB bare + bindings (+ the worker's KV, D1, R2 delete and log line).
 //
-// Every (case, subject) gets a fresh workerd, so its peak RSS is its own; subjects alternate in
-// a rotating order, several rounds; medians over rounds are reported.
+// Every (case, subject) gets a fresh workerd, so its peak RSS is its own; a case's subjects run
+// side by side and their uploads alternate in blocks of two waves, in a rotating order, so the
+// machine's load drifts over all of them alike; several rounds; medians over rounds are reported.
 // Usage: node bench/run.mjs [rounds]   (BENCH_SIZES=5MB,5MB-chunked,5MB-direct to run only some cases)
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -65,32 +66,60 @@ async function drive(send, imagePath, concurrency, count) {
   return { latencies, wall: performance.now() - started };
 }
 
-async function measure(name, { image, mode }) {
-  const { mf, pids, send, wasmMemory } = await start(name, served);
-  const imagePath = `${MODES[mode]}/${image.name}`;
+/** Uploads of one block: each subject's uploads at a concurrency are split into blocks of two
+ * waves (at least one upload), and the subjects' blocks alternate. */
+const blockOf = (concurrency) => 2 * concurrency;
+
+/**
+ * Measures every subject of case `c` in one window: each gets its own fresh workerd (so its
+ * peak RSS is its own), all running at once, and at each concurrency their uploads alternate
+ * in blocks, so a shared machine's load drifts across all subjects alike instead of favouring
+ * whichever ran in a quieter minute. Each subject's CPU is its own processes' over the whole
+ * phase (other subjects' blocks included: idle, but its own background work still counts).
+ */
+async function measureCase(c, round) {
+  const imagePath = `${MODES[c.mode]}/${c.image.name}`;
+  const started = [];
   try {
-    for (let lane = 0; lane < 2; lane++) await send(imagePath, lane); // warm up: compile, first allocations
-    const baseline = rssBytes(pids);
-    const out = {};
+    for (const name of c.subjects) started.push({ name, ...(await start(name, served)) });
+    for (const s of started) {
+      for (let lane = 0; lane < 2; lane++) await s.send(imagePath, lane); // warm up: compile, first allocations
+      s.baseline = rssBytes(s.pids);
+    }
+    const out = Object.fromEntries(c.subjects.map((name) => [name, {}]));
     for (const concurrency of CONCURRENCY) {
-      const count = UPLOADS[image.label][concurrency];
-      const cpu0 = cpuMs(pids);
-      const { latencies, wall } = await drive(send, imagePath, concurrency, count);
-      const cpu = (cpuMs(pids) - cpu0) / count;
-      out[concurrency] = {
-        perSecond: (count / wall) * 1000,
-        p50: percentile(latencies, 50),
-        p99: percentile(latencies, 99),
-        cpu,
-        cpuPerMB: cpu / (image.bytes.length / MB),
-        peakRss: peakRssBytes(pids),
-        baselineRss: baseline,
-        wasmMemory: wasmMemory(),
-      };
+      const count = UPLOADS[c.image.label][concurrency];
+      const block = blockOf(concurrency);
+      const latencies = new Map(started.map((s) => [s, []]));
+      const wall = new Map(started.map((s) => [s, 0]));
+      const cpu0 = new Map(started.map((s) => [s, cpuMs(s.pids)]));
+      for (let done = 0, turn = 0; done < count; done += block, turn++) {
+        // Rotate the order every block and round so that no subject always follows the same one.
+        for (let i = 0; i < started.length; i++) {
+          const s = started[(i + turn + round) % started.length];
+          const measured = await drive(s.send, imagePath, concurrency, Math.min(block, count - done));
+          latencies.get(s).push(...measured.latencies);
+          wall.set(s, wall.get(s) + measured.wall);
+        }
+      }
+      for (const s of started) {
+        const cpu = (cpuMs(s.pids) - cpu0.get(s)) / count;
+        const lat = latencies.get(s);
+        out[s.name][concurrency] = {
+          perSecond: (count / wall.get(s)) * 1000,
+          p50: percentile(lat, 50),
+          p99: percentile(lat, 99),
+          cpu,
+          cpuPerMB: cpu / (c.image.bytes.length / MB),
+          peakRss: peakRssBytes(s.pids),
+          baselineRss: s.baseline,
+          wasmMemory: s.wasmMemory(),
+        };
+      }
     }
     return out;
   } finally {
-    await mf.dispose();
+    await Promise.all(started.map((s) => s.mf.dispose()));
   }
 }
 
@@ -98,13 +127,11 @@ const results = {}; // key "label format concurrency" → name → [round result
 const t0 = performance.now();
 for (let round = 0; round < ROUNDS; round++) {
   for (const c of cases) {
-    // Rotate the order every round so that no subject always runs first or last.
-    const order = c.subjects.map((_, i) => c.subjects[(i + round) % c.subjects.length]);
-    for (const name of order) {
-      const measured = await measure(name, c);
+    const measured = await measureCase(c, round);
+    for (const name of c.subjects) {
       for (const concurrency of CONCURRENCY) {
         const key = `${c.label} ${c.image.format} ${concurrency}`;
-        ((results[key] ??= {})[name] ??= []).push(measured[concurrency]);
+        ((results[key] ??= {})[name] ??= []).push(measured[name][concurrency]);
       }
     }
   }
