@@ -1,5 +1,6 @@
 //! Runtime stream glue that `worker` does not wrap: a BYOB reader that fills large pieces
-//! (workerd's `readAtLeast`) and a writer of JS byte arrays.
+//! (workerd's `readAtLeast`) and a stream of known length fed with JS byte arrays (workerd's
+//! `expectedLength`).
 //!
 //! Bytes stay in JS arrays on their way from the origin to R2; wasm gets one copy of each
 //! piece, a slice at a time, to validate and hash. Few, large pieces keep the per-piece
@@ -9,7 +10,7 @@ use js_sys::{Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
-use worker::web_sys::{ReadableStream, WritableStream, WritableStreamDefaultWriter};
+use worker::web_sys::ReadableStream;
 
 #[wasm_bindgen]
 extern "C" {
@@ -81,21 +82,45 @@ impl PieceReader {
     }
 }
 
-/// Writes JS byte arrays to a `WritableStream`; each write waits for the previous one, so
-/// at most one piece per stream is in flight (constant memory).
+#[wasm_bindgen(module = "/src/piece_stream.js")]
+extern "C" {
+    type PieceStream;
+    #[wasm_bindgen(constructor)]
+    fn new(length: f64) -> PieceStream;
+    #[wasm_bindgen(method, getter)]
+    fn readable(this: &PieceStream) -> ReadableStream;
+    #[wasm_bindgen(method)]
+    fn write(this: &PieceStream, piece: &Uint8Array) -> Promise;
+    #[wasm_bindgen(method, catch)]
+    fn close(this: &PieceStream) -> Result<(), JsValue>;
+    #[wasm_bindgen(method)]
+    fn abort(this: &PieceStream, reason: &str);
+}
+
+/// Feeds JS byte arrays to the reader of a stream of exactly `length` bytes (an R2 put); each
+/// write waits until the reader has taken the piece before, so at most one piece per stream
+/// is waiting (constant memory).
 pub struct PieceWriter {
-    writer: WritableStreamDefaultWriter,
+    stream: PieceStream,
     in_flight: Option<JsFuture>,
 }
 
 impl PieceWriter {
-    pub fn new(stream: &WritableStream) -> Result<Self, String> {
-        Ok(PieceWriter { writer: stream.get_writer().map_err(describe)?, in_flight: None })
+    pub fn new(length: u64) -> Self {
+        // An f64 holds every length up to 2^53, far past any image cap.
+        PieceWriter { stream: PieceStream::new(length as f64), in_flight: None }
     }
 
+    /// What the reader reads: a stream of known length, as R2's put requires.
+    pub fn readable(&self) -> ReadableStream {
+        self.stream.readable()
+    }
+
+    /// Hands `piece` over once the previous one is taken: the previous piece is free to reuse
+    /// when this returns.
     pub async fn write(&mut self, piece: &Uint8Array) -> Result<(), String> {
         self.settle().await?;
-        self.in_flight = Some(JsFuture::from(self.writer.write_with_chunk(piece)));
+        self.in_flight = Some(JsFuture::from(self.stream.write(piece)));
         Ok(())
     }
 
@@ -106,14 +131,17 @@ impl PieceWriter {
         }
     }
 
-    pub async fn close(&mut self) -> Result<(), String> {
-        self.settle().await?;
-        JsFuture::from(self.writer.close()).await.map(|_| ()).map_err(describe)
+    /// Ends the stream after the pieces written; fails (and errors the stream) unless they
+    /// came to exactly the length announced.
+    pub fn close(&mut self) -> Result<(), String> {
+        self.in_flight = None;
+        self.stream.close().map_err(describe)
     }
 
     /// Errors the stream, so whatever reads it (an R2 put) fails instead of committing.
-    pub async fn abort(&mut self, reason: &str) {
-        let _ = JsFuture::from(self.writer.abort_with_reason(&JsValue::from_str(reason))).await;
+    pub fn abort(&mut self, reason: &str) {
+        self.in_flight = None;
+        self.stream.abort(reason);
     }
 }
 

@@ -7,14 +7,12 @@ use futures_channel::oneshot;
 use js_sys::{Array, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
-use worker::js_sys::BigInt;
 use worker::wasm_bindgen_futures::spawn_local;
-use worker::worker_sys::FixedLengthStream;
 use worker::{Bucket, Conditional, Object as R2Object};
 
 use crate::bindings::{object, settle};
 use crate::commit::{ObjectStore, ObjectWrite};
-use crate::streams::{describe, PieceWriter};
+use crate::streams::PieceWriter;
 
 #[wasm_bindgen]
 extern "C" {
@@ -74,9 +72,8 @@ impl ImageBucket {
     /// the bytes arrive. It commits only when the last byte is written and the stream
     /// closed; an aborted or short stream fails it.
     pub fn streamed(&self, spec: &ObjectSpec, length: u64) -> Result<ImageWrite, String> {
-        let stream = FixedLengthStream::new_big_int(BigInt::from(length)).map_err(|e| format!("FixedLengthStream({length}): {}", describe(e)))?;
-        let sink = PieceWriter::new(&stream.writable())?;
-        let put = self.writes().put(&spec.key, &stream.readable(), &spec.options()?);
+        let sink = PieceWriter::new(length);
+        let put = self.writes().put(&spec.key, &sink.readable(), &spec.options()?);
         // The put runs on its own (it reads the stream as pieces are written), and its
         // outcome is collected when the write is closed or aborted.
         let (done, settled) = oneshot::channel();
@@ -163,7 +160,7 @@ impl ImageWrite {
         match self {
             ImageWrite::Whole { .. } => {}
             ImageWrite::Streamed { sink, settled, .. } => {
-                sink.abort("image rejected").await;
+                sink.abort("image rejected");
                 let _ = settled.await;
             }
             ImageWrite::Multipart { upload, key, .. } => {
@@ -190,9 +187,9 @@ impl ObjectWrite for ImageWrite {
                     None => Ok(()),
                 };
                 let closed = match written {
-                    Ok(()) => sink.close().await,
+                    Ok(()) => sink.close(),
                     Err(e) => {
-                        sink.abort("the last piece could not be written").await;
+                        sink.abort("the last piece could not be written");
                         Err(e)
                     }
                 };
