@@ -90,7 +90,9 @@ extern "C" {
     #[wasm_bindgen(method, getter)]
     fn readable(this: &PieceStream) -> ReadableStream;
     #[wasm_bindgen(method)]
-    fn write(this: &PieceStream, piece: &Uint8Array) -> Promise;
+    fn watch(this: &PieceStream, put: &Promise);
+    #[wasm_bindgen(method, catch)]
+    fn write(this: &PieceStream, piece: &Uint8Array) -> Result<Promise, JsValue>;
     #[wasm_bindgen(method, catch)]
     fn close(this: &PieceStream) -> Result<(), JsValue>;
     #[wasm_bindgen(method)]
@@ -116,11 +118,17 @@ impl PieceWriter {
         self.stream.readable()
     }
 
+    /// Ends any write still waiting when `put`, the reader, settles: a put that fails without
+    /// cancelling the stream would otherwise leave it waiting forever.
+    pub fn watch(&self, put: &Promise) {
+        self.stream.watch(put);
+    }
+
     /// Hands `piece` over once the previous one is taken: the previous piece is free to reuse
     /// when this returns.
     pub async fn write(&mut self, piece: &Uint8Array) -> Result<(), String> {
         self.settle().await?;
-        self.in_flight = Some(JsFuture::from(self.stream.write(piece)));
+        self.in_flight = Some(JsFuture::from(self.stream.write(piece).map_err(describe)?));
         Ok(())
     }
 

@@ -74,6 +74,9 @@ impl ImageBucket {
     pub fn streamed(&self, spec: &ObjectSpec, length: u64) -> Result<ImageWrite, String> {
         let sink = PieceWriter::new(length);
         let put = self.writes().put(&spec.key, &sink.readable(), &spec.options()?);
+        if let Ok(put) = &put {
+            sink.watch(put);
+        }
         // The put runs on its own (it reads the stream as pieces are written), and its
         // outcome is collected when the write is closed or aborted.
         let (done, settled) = oneshot::channel();
