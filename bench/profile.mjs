@@ -58,9 +58,9 @@ function classes(file) {
 }
 
 if (diff) {
-  const subjects = ["worker", "floor (bare)"];
-  for (const subject of subjects) await record(subject, `/tmp/bench-perf-${subject.replace(/\W+/g, "-")}.data`);
-  const [worker, bare] = subjects.map((subject) => classes(`/tmp/bench-perf-${subject.replace(/\W+/g, "-")}.data`));
+  const files = { worker: "/tmp/bench-perf-worker.data", "floor (bare)": "/tmp/bench-perf-bare.data" };
+  for (const [subject, file] of Object.entries(files)) await record(subject, file);
+  const [worker, bare] = Object.values(files).map(classes);
   const total = (ms) => Object.values(ms).reduce((a, b) => a + b, 0);
   console.log(`${COUNT} uploads of ${image.name} (${mode}) at c=8, ms per upload under perf\n`);
   console.log("| where | worker | bare | difference |\n|---|---|---|---|");

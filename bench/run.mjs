@@ -185,8 +185,8 @@ const cpuMargin = (label, margin) => {
       `  ${label} ${format} c8 CPU/MB ≤ bare + ${margin}: ${worker.cpuPerMB.toFixed(1)} vs ${bare.cpuPerMB.toFixed(1)} (${sign(worker.cpuOverBare)}) -> ${verdict(worker.cpuOverBare <= margin)}`,
     );
     if (label !== "5MB") continue;
-    // Each round's own ratio too: subjects of one round ran minutes apart at most, so the spread
-    // shows how far the machine moved the verdict.
+    // Each round's own ratio too: the spread shows how far the machine still moves the verdict
+    // with the subjects side by side.
     const runs = results[`${label} ${format} 8`];
     const perRound = (field) => runs[WORKER].map((w, i) => (w[field] / runs[BARE][i][field]).toFixed(2)).join(", ");
     console.log(
