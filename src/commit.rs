@@ -8,9 +8,10 @@
 //! - discard: the write is aborted, or (once it can no longer commit) its key is deleted.
 //!
 //! `STORE_TIMEOUT_MS` bounds how long the client waits, not what the protocol does: at the
-//! deadline the client hears `application-crash`, while the protocol runs on (under
-//! `waitUntil`) until the write and any update in flight have settled, because a key whose
-//! write may still commit must not be deleted, nor a record left pointing at nothing.
+//! deadline the client hears `application-crash` (or, once the record points at the new
+//! object, its success: only the replaced object's delete is left), while the protocol runs on
+//! (under `waitUntil`) until the write and any update in flight have settled, because a key
+//! whose write may still commit must not be deleted, nor a record left pointing at nothing.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -106,13 +107,16 @@ pub async fn commit<W: ObjectWrite, O: ObjectStore, I: ItemStore>(
     reply: &Reply,
 ) -> Settled {
     let timed_out = Cell::new(false);
+    let switched = RefCell::new(None);
     let key = object.key.clone();
-    let work = pin!(run(&target, &mut object, id, item, fields, &timed_out, reply));
+    let work = pin!(run(&target, &mut object, id, item, fields, &timed_out, &switched, reply));
     match select(work, pin!(deadline)).await {
         Either::Left((settled, _)) => settled,
         Either::Right(((), work)) => {
             timed_out.set(true);
-            reply.send(Err(storage_timeout()));
+            // The record already points at the new object: that is the answer, however long
+            // the old object's delete takes.
+            reply.send(switched.take().ok_or_else(storage_timeout));
             let settled = work.await;
             (target.log)(json!({"event": "store-timeout", "key": key, "settled": format!("{settled:?}")}));
             settled
@@ -127,6 +131,7 @@ async fn run<W: ObjectWrite, O: ObjectStore, I: ItemStore>(
     mut item: Row,
     fields: &ImageFields,
     timed_out: &Cell<bool>,
+    switched: &RefCell<Option<Row>>,
     reply: &Reply,
 ) -> Settled {
     if let Err(e) = object.write.close().await {
@@ -140,7 +145,7 @@ async fn run<W: ObjectWrite, O: ObjectStore, I: ItemStore>(
         return discard(target, &object.key).await;
     }
     let failure = match point_item_at(target.items, id, &mut item, fields, timed_out).await {
-        Ok(Some(updated)) => return committed(target, updated, image_key(&item), &object.key, reply).await,
+        Ok(Some(updated)) => return committed(target, updated, image_key(&item), &object.key, switched, reply).await,
         Ok(None) => not_found(),
         Err(failure) => failure,
     };
@@ -148,7 +153,7 @@ async fn run<W: ObjectWrite, O: ObjectStore, I: ItemStore>(
     match target.items.find(id).await {
         Ok(Some(current)) if image_key(&current) == Some(object.key.as_str()) => {
             (target.log)(json!({"event": "update-error-but-committed", "key": object.key}));
-            committed(target, current, image_key(&item), &object.key, reply).await
+            committed(target, current, image_key(&item), &object.key, switched, reply).await
         }
         Ok(_) => {
             reply.send(Err(failure));
@@ -169,8 +174,10 @@ async fn committed<O: ObjectStore, I: ItemStore>(
     updated: Row,
     replaced: Option<&str>,
     new_key: &str,
+    switched: &RefCell<Option<Row>>,
     reply: &Reply,
 ) -> Settled {
+    *switched.borrow_mut() = Some(updated.clone());
     if let Some(old) = replaced.filter(|old| *old != new_key) {
         if let Err(e) = target.objects.delete(old).await {
             // The record is already right; the sweep deletes the leftover.

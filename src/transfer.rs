@@ -134,13 +134,17 @@ impl<S: Fn(ImageFormat) -> ObjectSpec> Opened<'_, S> {
         Ok((self.spec)(ingest.format().ok_or(UrlFailure::Unreachable)?))
     }
 
-    /// Writes a piece that is not the last, noting that storage is what is being waited on.
+    /// Writes a piece that is not the last.
     async fn write(&mut self, piece: &Uint8Array) -> Result<(), TransferError> {
         let write = self.write.as_mut().ok_or_else(|| TransferError::Store("no write is open".into()))?;
-        self.waiting.on_storage.set(true);
-        let written = write.write(piece).await;
-        self.waiting.on_storage.set(false);
-        written.map_err(TransferError::Store)
+        on_storage(self.waiting, write.write(piece)).await.map_err(TransferError::Store)
+    }
+
+    /// Opens the multipart upload once a body has proven longer than one part.
+    async fn start_multipart(&mut self, spec: &ObjectSpec) -> Result<(), TransferError> {
+        let upload = on_storage(self.waiting, self.images.multipart(spec)).await;
+        *self.write = Some(upload.map_err(TransferError::Store)?);
+        Ok(())
     }
 
     /// The open write, its key and the proof, with the last piece held back in it.
@@ -149,6 +153,14 @@ impl<S: Fn(ImageFormat) -> ObjectSpec> Opened<'_, S> {
         write.hold_last(last);
         Ok((write, key, proven))
     }
+}
+
+/// Awaits `work`, noting meanwhile that storage, not the body, is what is being waited on.
+async fn on_storage<T>(waiting: &Waiting, work: impl std::future::Future<Output = T>) -> T {
+    waiting.on_storage.set(true);
+    let done = work.await;
+    waiting.on_storage.set(false);
+    done
 }
 
 type Proven = (ImageWrite, String, ProvenImage);
@@ -212,7 +224,7 @@ async fn unannounced<S: Fn(ImageFormat) -> ObjectSpec>(incoming: &mut Incoming, 
             if filled == PART {
                 if opened.write.is_none() {
                     let spec = opened.spec_for(&incoming.ingest)?;
-                    *opened.write = Some(opened.images.multipart(&spec).await.map_err(TransferError::Store)?);
+                    opened.start_multipart(&spec).await?;
                 }
                 opened.write(&part).await?;
                 filled = 0;

@@ -46,10 +46,16 @@ impl ObjectWrite for FakeWrite {
 struct FakeObjects {
     journal: Journal,
     fail_deletes: bool,
+    /// Holds the next delete in flight until the test opens it.
+    delete_gate: RefCell<Option<oneshot::Receiver<()>>>,
 }
 
 impl ObjectStore for FakeObjects {
     async fn delete(&self, key: &str) -> Result<(), String> {
+        let gate = self.delete_gate.borrow_mut().take();
+        if let Some(gate) = gate {
+            let _ = gate.await;
+        }
         self.journal.borrow_mut().push(format!("delete {key}"));
         if self.fail_deletes { Err("injected delete failure".into()) } else { Ok(()) }
     }
@@ -137,7 +143,7 @@ impl World {
         let journal = Journal::default();
         let row: Row = serde_json::from_value(json!({"id": 7, "image_key": OLD})).unwrap();
         World {
-            objects: FakeObjects { journal: journal.clone(), fail_deletes: false },
+            objects: FakeObjects { journal: journal.clone(), fail_deletes: false, delete_gate: RefCell::new(None) },
             items: FakeItems {
                 journal: journal.clone(),
                 rows: RefCell::new(HashMap::from([(7, row)])),
@@ -379,5 +385,29 @@ fn a_store_timeout_during_the_update_waits_for_it_and_keeps_a_committed_object()
     assert_eq!(settled, Settled::Committed);
     assert_eq!(world.items.key_of(7).as_deref(), Some(NEW));
     assert!(!world.journal().contains(&format!("delete {NEW}")));
+    assert_eq!(world.journal().last().unwrap(), &format!("delete {OLD}"));
+}
+
+#[test]
+fn a_store_timeout_during_the_old_objects_delete_is_still_a_success() {
+    let world = World::new();
+    let (open_delete, delete_gate) = gate();
+    *world.objects.delete_gate.borrow_mut() = delete_gate;
+    let (deadline_open, deadline) = oneshot::channel::<()>();
+    let steps: Vec<Step> = vec![
+        Box::new(|early| {
+            assert!(early.is_none(), "nothing answered while the old object's delete is in flight: {early:?}");
+            assert_eq!(world.items.key_of(7).as_deref(), Some(NEW));
+            deadline_open.send(()).unwrap();
+        }),
+        Box::new(|early| {
+            // The record switched before the deadline: the client hears what is true.
+            assert_eq!(image_key(early.unwrap().as_ref().unwrap()), Some(NEW), "answered at the deadline: {early:?}");
+            open_delete.send(()).unwrap();
+        }),
+    ];
+    let (answer, settled) = run_until(&world, world.write(Ok(()), None), deadline.map(|_| ()), steps);
+    assert_eq!(image_key(&answer.unwrap()), Some(NEW));
+    assert_eq!(settled, Settled::Committed);
     assert_eq!(world.journal().last().unwrap(), &format!("delete {OLD}"));
 }
