@@ -29,6 +29,8 @@ extern "C" {
 pub struct PieceReader {
     reader: ByobReader,
     piece: u32,
+    /// Bytes `is_empty` read ahead, handed out as the next piece.
+    ahead: Option<Uint8Array>,
 }
 
 impl PieceReader {
@@ -36,29 +38,36 @@ impl PieceReader {
         let options = Object::new();
         Reflect::set(&options, &"mode".into(), &"byob".into()).map_err(describe)?;
         let reader = stream.unchecked_ref::<ByobStream>().get_reader(&options).map_err(describe)?;
-        Ok(PieceReader { reader, piece })
+        Ok(PieceReader { reader, piece, ahead: None })
     }
 
-    /// The next non-empty piece, or `None` at the end of the stream. `reuse`, a piece nothing
-    /// else holds any more, is read into again instead of allocating (and later collecting)
-    /// a new buffer.
-    pub async fn next(&mut self, reuse: Option<Uint8Array>) -> Result<Option<Uint8Array>, String> {
-        let view = match reuse {
-            Some(piece) => Uint8Array::new(&piece.buffer()),
-            None => Uint8Array::new_with_length(self.piece),
-        };
-        self.next_into(view).await
+    /// Whether the stream ends before its first byte: waits for that byte, which becomes the
+    /// start of the next piece (a short one: for bodies of unknown length only, whose pieces
+    /// may be any size).
+    pub async fn is_empty(&mut self) -> Result<bool, String> {
+        if self.ahead.is_none() {
+            self.ahead = self.read(1, Uint8Array::new_with_length(self.piece)).await?;
+        }
+        Ok(self.ahead.is_none())
     }
 
     /// Reads into `view` (filling it unless the stream ends first): pieces land where the
     /// caller wants them, e.g. at the end of a part being assembled. The view's buffer is
     /// transferred: the returned piece is the way to its bytes afterwards.
     pub async fn next_into(&mut self, view: Uint8Array) -> Result<Option<Uint8Array>, String> {
+        match self.ahead.take() {
+            Some(piece) => Ok(Some(piece)),
+            None => self.read(view.length(), view).await,
+        }
+    }
+
+    /// Reads at least `min` bytes into `view` unless the stream ends first.
+    async fn read(&mut self, min: u32, view: Uint8Array) -> Result<Option<Uint8Array>, String> {
         let mut view = Some(view);
         loop {
             let target = view.take().ok_or("a read returned no buffer to read into again")?;
             let wanted = target.length();
-            let result = JsFuture::from(self.reader.read_at_least(wanted, &target)).await.map_err(describe)?;
+            let result = JsFuture::from(self.reader.read_at_least(min, &target)).await.map_err(describe)?;
             let value = Reflect::get(&result, &"value".into()).map_err(describe)?;
             let done = Reflect::get(&result, &"done".into()).map_err(describe)?.is_truthy();
             match value.dyn_into::<Uint8Array>() {
@@ -78,7 +87,7 @@ impl PieceReader {
 
     /// A handle that stops the stream from elsewhere (a deadline) while a read is pending.
     pub fn stopper(&self) -> PieceReader {
-        PieceReader { reader: self.reader.clone().unchecked_into(), piece: self.piece }
+        PieceReader { reader: self.reader.clone().unchecked_into(), piece: self.piece, ahead: None }
     }
 }
 

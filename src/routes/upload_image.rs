@@ -10,7 +10,6 @@ use std::time::Duration;
 use futures_channel::oneshot;
 use futures_util::future::{select, Either};
 use url::Url;
-use worker::web_sys::ReadableStream;
 use worker::{AbortController, Context, Delay, Env, Request, ResponseBody};
 
 use crate::api::envelope::Envelope;
@@ -66,6 +65,8 @@ pub async fn upload_image(req: &mut Request, env: &Env, ctx: &Context, log: &mut
     // 5b. Every request that passes the session check counts, whatever happens next.
     crate::rate_limit::count_upload(env, auth.session.user_id).await?;
 
+    let limits = Limits::from_vars(|name| scalar_var(env, name)).map_err(Failure::Crash)?;
+
     // 6. Params.
     let (id, source) = match kind {
         BodyKind::Params => {
@@ -75,10 +76,19 @@ pub async fn upload_image(req: &mut Request, env: &Env, ctx: &Context, log: &mut
         }
         BodyKind::Image => {
             let announced = header("content-length").and_then(|length| length.trim().parse::<u64>().ok());
-            let stream = req.inner().body().filter(|_| announced != Some(0));
-            let params = parse_direct_upload(&raw, stream.is_none())?;
-            let stream = stream.ok_or_else(|| Failure::MissingParams(vec!["image"]))?;
-            (params.id, ImageSource::Body { stream, announced })
+            let started = now_ms();
+            let mut reader = match req.inner().body().filter(|_| announced != Some(0)) {
+                Some(stream) => Some(PieceReader::new(&stream, PIECE).map_err(Failure::Crash)?),
+                None => None,
+            };
+            if announced.is_none() {
+                // A body sent without a length (chunked) may still be empty: only its first
+                // byte tells, and the body is a param (step 6, before the item lookup).
+                reader = first_byte(reader, limits.upload_timeout_ms).await?;
+            }
+            let params = parse_direct_upload(&raw, reader.is_none())?;
+            let reader = reader.ok_or_else(|| Failure::MissingParams(vec!["image"]))?;
+            (params.id, ImageSource::Body { reader: Cell::new(Some(reader)), announced, started })
         }
     };
     log.list_item_id = Some(id);
@@ -89,7 +99,6 @@ pub async fn upload_image(req: &mut Request, env: &Env, ctx: &Context, log: &mut
     // 8. Receive and validate the image, 9. store it and point the record at it. Under
     // ctx.wait_until: a client hanging up cannot cut this between the R2 write and the D1
     // update; the answer comes back as soon as it is known, the cleanup may go on after it.
-    let limits = Limits::from_vars(|name| scalar_var(env, name)).map_err(Failure::Crash)?;
     let job = StoreJob {
         items,
         images,
@@ -113,12 +122,30 @@ pub async fn upload_image(req: &mut Request, env: &Env, ctx: &Context, log: &mut
     Ok(Envelope::success(item_view(&updated?), auth.view))
 }
 
+/// The direct upload's reader, or `None` if its body ends before its first byte (which must
+/// come within `timeout_ms`).
+async fn first_byte(reader: Option<PieceReader>, timeout_ms: u64) -> Result<Option<PieceReader>, Failure> {
+    let Some(mut reader) = reader else { return Ok(None) };
+    let image_failure = |reason| Failure::InvalidParam { param: "image", reason };
+    let stop = reader.stopper();
+    let deadline = Delay::from(Duration::from_millis(timeout_ms));
+    let empty = match select(pin!(reader.is_empty()), deadline).await {
+        Either::Left((Ok(empty), _)) => empty,
+        Either::Left((Err(_), _)) => return Err(image_failure("corrupt")), // it broke off
+        Either::Right(_) => {
+            stop.cancel();
+            return Err(image_failure(UrlFailure::Timeout.reason()));
+        }
+    };
+    Ok((!empty).then_some(reader))
+}
+
 /// Where the image comes from.
 enum ImageSource {
     /// Fetched from the origin, under `FETCH_TIMEOUT_MS`.
     Url(Url),
-    /// The request's own body (API.md §7), under `UPLOAD_TIMEOUT_MS`.
-    Body { stream: ReadableStream, announced: Option<u64> },
+    /// The request's own body (API.md §7), under `UPLOAD_TIMEOUT_MS` from `started` (ms).
+    Body { reader: Cell<Option<PieceReader>>, announced: Option<u64>, started: f64 },
 }
 
 impl ImageSource {
@@ -263,11 +290,14 @@ impl StoreJob {
                 // Cancelling the origin request makes the pipeline fail at its next read.
                 self.within(work, self.limits.fetch_timeout_ms, || controller.abort(), &waiting, reply).await
             }
-            ImageSource::Body { stream, announced } => {
-                let reader = PieceReader::new(stream, PIECE).map_err(TransferError::Store)?;
+            ImageSource::Body { reader, announced, started } => {
+                let reader = reader.take().ok_or_else(|| TransferError::Store("the body was already read".into()))?;
                 let stop = reader.stopper();
                 let work = receive(Body { reader, announced: *announced }, self.limits, &self.images, spec, &waiting);
-                self.within(work, self.limits.upload_timeout_ms, move || stop.cancel(), &waiting, reply).await
+                // The deadline runs from step 6, where the first byte of a body without a
+                // length may already have been waited for.
+                let left = self.limits.upload_timeout_ms.saturating_sub((now_ms() - started).max(0.0) as u64);
+                self.within(work, left, move || stop.cancel(), &waiting, reply).await
             }
         }
     }

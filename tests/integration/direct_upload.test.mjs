@@ -1,6 +1,8 @@
 // Direct upload (API.md §7): the request body is the image. Same route, checks, validation,
 // single write and answer as an image fetched by URL; params from the query string.
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import http from "node:http";
 import { after, before, describe, test } from "node:test";
 import {
   assertNothingStored, assertStored, buildPng, expectStatus, fixture, pngChunks, serve, startWorker, toResult,
@@ -49,10 +51,10 @@ describe("direct upload", () => {
   }
 
   /** A streamed body goes through Miniflare's dispatchFetch directly (ctx.put buffers). */
-  async function uploadStream(stream, { contentType = "image/png", p } = {}) {
+  async function uploadStream(stream, { contentType = "image/png", p, query = {} } = {}) {
     p ??= await ctx.prepare();
     const before = await ctx.getRow(p.id);
-    const url = `https://worker.test/api/v1/list_items/upload_image?id=${p.id}`;
+    const url = `https://worker.test/api/v1/list_items/upload_image?${new URLSearchParams({ id: p.id, ...query })}`;
     const res = await ctx.mf.dispatchFetch(url, {
       method: "PUT",
       headers: { "content-type": contentType, authorization: `Bearer ${p.token}` },
@@ -124,6 +126,31 @@ describe("direct upload", () => {
     assert.ok(Date.now() - started >= 1400, "answered at the deadline, not before");
   });
 
+  test("a client that never sends a first byte: invalid-param image/timeout after UPLOAD_TIMEOUT_MS, before the item lookup", async () => {
+    const p = await ctx.prepare();
+    const started = Date.now();
+    const r = await chunkedOverHttp(p, [], { query: { id: 987654321 }, hang: true });
+    assert.equal(r.status, 400);
+    assert.deepEqual(r.body.data, { param: "image", reason: "timeout" }, JSON.stringify(r.body));
+    const took = Date.now() - started;
+    assert.ok(took >= 1400 && took < 6000, `answered at the deadline: ${took} ms`);
+  });
+
+  test("the deadline counts from the wait for the first byte: a late first byte leaves less time for the rest", async () => {
+    const p = await ctx.prepare();
+    const before = await ctx.getRow(p.id);
+    const big = bigPng(2 * MiB);
+    // 1.0 s before the first byte, the rest 0.8 s later: past the 1.5 s deadline in all,
+    // though neither wait alone is.
+    const r = await chunkedOverHttp(p, [1000, big.subarray(0, 1000), 800, big.subarray(1000)]);
+    assert.equal(r.status, 400);
+    assert.deepEqual(r.body.data, { param: "image", reason: "timeout" }, JSON.stringify(r.body));
+    await assertNothingStored(ctx, p.id, before);
+    // The same body with shorter waits is stored.
+    const fine = await chunkedOverHttp(p, [300, big.subarray(0, 1000), 300, big.subarray(1000)]);
+    assert.equal(fine.body.status, "action-successful", JSON.stringify(fine.body));
+  });
+
   test("image_url with a body: invalid-param image_url/conflicts-with-body, body not stored", async () => {
     const p = await ctx.prepare();
     const before = await ctx.getRow(p.id);
@@ -141,6 +168,57 @@ describe("direct upload", () => {
     }
     const r = await ctx.put(Buffer.alloc(0), { contentType: "image/jpeg", query: { token: p.token } });
     assert.deepEqual(expectStatus(r, 400, "missing-param").data, { params: ["id", "image"] });
+  });
+
+  /** A direct upload over real HTTP with `Transfer-Encoding: chunked`: the headers go at once,
+   * then each of `steps` in turn, a chunk (bytes) or a pause (ms); the body ends unless `hang`.
+   * Miniflare's dispatchFetch cannot show a body's first byte coming late, or never: it sends an
+   * empty stream as no body at all, and holds the request until the first chunk. */
+  function chunkedOverHttp(p, steps, { query = {}, hang = false } = {}) {
+    const url = new URL(`/api/v1/list_items/upload_image?${new URLSearchParams({ id: p.id, ...query })}`, ctx.url);
+    return new Promise((resolve, reject) => {
+      const req = http.request(url, {
+        method: "PUT",
+        headers: { "content-type": "image/png", authorization: `Bearer ${p.token}`, "transfer-encoding": "chunked" },
+      }, (res) => {
+        let text = "";
+        res.setEncoding("utf8").on("data", (d) => (text += d)).on("end", () => {
+          req.destroy();
+          resolve({ status: res.statusCode, body: JSON.parse(text) });
+        });
+      });
+      req.on("error", (e) => (e.code === "ECONNRESET" ? undefined : reject(e)));
+      req.flushHeaders();
+      (async () => {
+        for (const step of steps) {
+          if (typeof step === "number") await new Promise((r) => setTimeout(r, step));
+          else if (!req.destroyed) req.write(step);
+        }
+        if (!hang && !req.destroyed) req.end();
+      })();
+    });
+  }
+
+  test("an empty body sent chunked (no Content-Length) is missing-param image, before the item lookup and image_url", async () => {
+    const p = await ctx.prepare();
+    const before = await ctx.getRow(p.id);
+    const missingImage = (r) => {
+      assert.equal(r.status, 400);
+      assert.equal(r.body.status, "missing-param");
+      assert.deepEqual(r.body.data, { params: ["image"] });
+    };
+    missingImage(await chunkedOverHttp(p, []));
+    // Step 6 decides before step 7: an id with no list item does not matter yet.
+    missingImage(await chunkedOverHttp(p, [], { query: { id: 987654321 } }));
+    // With an image_url, the request is a direct upload with no image (API.md §7).
+    missingImage(await chunkedOverHttp(p, [], { query: { image_url: "https://img.example.com/x.png" } }));
+    // And the same body with bytes is read whole from its first byte on.
+    const r = await chunkedOverHttp(p, split(PNG, 100));
+    assert.equal(r.body.status, "action-successful", JSON.stringify(r.body));
+    assert.equal(r.body.data.image.sha256, createHash("sha256").update(PNG).digest("hex"));
+    const stored = await ctx.bucket.get(r.body.data.image.key);
+    assert.deepEqual(Buffer.from(await stored.arrayBuffer()), PNG);
+    assert.notDeepEqual(await ctx.getRow(p.id), before);
   });
 
   test("order of checks: a bad token with a bad body is invalid-token", async () => {
