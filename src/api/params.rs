@@ -59,6 +59,23 @@ pub fn decode(body: &[u8], query: impl IntoIterator<Item = (String, String)>) ->
 
 /// A direct upload's params: the query string alone (its body is the image, and counts as a
 /// param, so `no-params-decoded` never applies).
+/// The query string's pairs, decoded as a form (`&`-separated, `+` is a space, escapes
+/// decoded). A name or value whose escapes are not UTF-8 is `invalid-encoded-params`: a lenient
+/// decoding would turn it into U+FFFD and answer about a value the client never sent.
+pub fn query_pairs(query: Option<&str>) -> Result<Vec<(String, String)>, Failure> {
+    let decoded = |text: &str| {
+        percent_encoding::percent_decode_str(&text.replace('+', " "))
+            .decode_utf8()
+            .map(|text| text.into_owned())
+            .map_err(|_| Failure::InvalidEncodedParams("query string is not UTF-8"))
+    };
+    let pairs = query.unwrap_or("").split('&').filter(|pair| !pair.is_empty());
+    pairs.map(|pair| {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        Ok((decoded(name)?, decoded(value)?))
+    }).collect()
+}
+
 pub fn query_params(query: impl IntoIterator<Item = (String, String)>) -> RawParams {
     RawParams(query.into_iter().map(|(key, value)| (key, Value::String(value))).collect())
 }
@@ -226,6 +243,21 @@ mod tests {
 
     fn raw(value: Value) -> RawParams {
         decode(value.to_string().as_bytes(), []).unwrap()
+    }
+
+    #[test]
+    fn query_strings_decode_as_forms_and_must_be_utf8() {
+        let pairs = |query| query_pairs(Some(query)).unwrap();
+        let owned = |list: &[(&str, &str)]| list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>();
+        assert_eq!(pairs("id=12&token=a+b%20c%2B"), owned(&[("id", "12"), ("token", "a b c+")]));
+        assert_eq!(pairs("&&id=1&flag&x=%C3%A9=="), owned(&[("id", "1"), ("flag", ""), ("x", "é==")]));
+        // Escapes that are not escapes stay as they are (as browsers and url's parser keep them).
+        assert_eq!(pairs("id=100%&v=%zz"), owned(&[("id", "100%"), ("v", "%zz")]));
+        assert_eq!(query_pairs(None), Ok(Vec::new()));
+        assert_eq!(query_pairs(Some("")), Ok(Vec::new()));
+        for bad in ["id=%FF", "id=1&token=%C3", "%80=1", "x=%ED%A0%80"] {
+            assert_eq!(query_pairs(Some(bad)), Err(Failure::InvalidEncodedParams("query string is not UTF-8")), "{bad}");
+        }
     }
 
     #[test]

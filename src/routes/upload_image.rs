@@ -15,7 +15,7 @@ use worker::{AbortController, Context, Delay, Env, Request, ResponseBody};
 use crate::api::envelope::Envelope;
 use crate::api::failure::Failure;
 use crate::api::log::RequestLog;
-use crate::api::params::{body_kind, decode, parse_direct_upload, parse_upload, query_params, BodyKind};
+use crate::api::params::{body_kind, decode, parse_direct_upload, parse_upload, query_pairs, query_params, BodyKind};
 use crate::api::failure::UrlFailure;
 use crate::auth::kv_store::authenticate;
 use crate::bindings::{binding, Kv};
@@ -49,7 +49,7 @@ pub async fn upload_image(req: &mut Request, env: &Env, ctx: &Context, log: &mut
     // 4. Decode the params: the JSON body with the query merged in, or for a direct upload the
     // query alone (its body is not read before the session is known).
     let url = req.url().map_err(|e| Failure::Crash(format!("request URL: {e}")))?;
-    let query = url.query_pairs().into_owned();
+    let query = query_pairs(url.query())?;
     let mut raw = match kind {
         BodyKind::Params => {
             let body = read_capped_body(req).await.map_err(|_| Failure::InvalidEncodedParams("body could not be read"))?;

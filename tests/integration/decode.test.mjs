@@ -55,6 +55,19 @@ describe("content type and body decoding", () => {
     expectStatus(r, 400, "invalid-encoded-params");
   });
 
+  test("a query string whose escapes are not UTF-8 -> 400 invalid-encoded-params, JSON or direct upload", async () => {
+    const { id, token } = await ctx.prepare();
+    // Merged into a JSON request: the bad value is the token, which the body lacks.
+    const merged = await ctx.put({ id, image_url: "https://img.example.com/a.png" }, { path: `${ROUTE}?token=%FF${token}` });
+    expectStatus(merged, 400, "invalid-encoded-params");
+    // A direct upload's params are its query (API.md §3 step 4).
+    const direct = await ctx.put(PNG, { contentType: "image/png", path: `${ROUTE}?id=${id}&token=${token}&view=%C3` });
+    expectStatus(direct, 400, "invalid-encoded-params");
+    // Well-formed escapes decode: %64%65fault is "default".
+    const fine = await ctx.put(PNG, { contentType: "image/png", path: `${ROUTE}?id=${id}&token=${token}&view=%64%65fault` });
+    expectStatus(fine, 200, "action-successful");
+  });
+
   test("body over 64 KiB -> 400 invalid-encoded-params", async () => {
     const raw = JSON.stringify({ id: 1, image_url: "https://img.example.com/a.png", pad: "a".repeat(66_000) });
     assert.ok(Buffer.byteLength(raw) > 65536);
