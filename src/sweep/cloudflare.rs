@@ -79,7 +79,7 @@ impl Storage for Cloudflare {
 pub async fn sweep(env: &Env, scheduled_ms: f64) {
     let started = now_ms();
     let mut report = match (Cloudflare::from_env(env), Settings::from_vars(|name| scalar_var(env, name))) {
-        (Ok(storage), Ok(settings)) => walk(&storage, &settings, scheduled_ms).await,
+        (Ok(storage), Ok(settings)) => Report { warning: settings.warning(), ..walk(&storage, &settings, scheduled_ms).await },
         (Err(e), _) | (_, Err(e)) => {
             let mut report = Report::default();
             report.error(e);

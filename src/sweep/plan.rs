@@ -13,6 +13,9 @@ pub const CURSOR_KEY: &str = "sweep:cursor";
 pub const CHUNK: usize = 100;
 /// Subrequests one invocation may make on Workers Paid (R2, D1 and KV calls count).
 const SUBREQUEST_BUDGET: u64 = 1000;
+/// Far above the longest upload (fetch or body deadline plus the storage bound, 70 s by
+/// default): an object younger than this may belong to an upload about to point its item at it.
+const IN_FLIGHT_S: u64 = 600;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Settings {
@@ -41,9 +44,9 @@ impl Settings {
         }
         let d = Settings::default();
         let settings = Settings {
-            // At least 10 minutes, far above the longest upload (fetch or body deadline plus
-            // the storage bound): an object that young may be about to be referenced.
-            min_age_s: number(&var, "SWEEP_MIN_AGE_S", d.min_age_s, 600..=30 * 86_400)?,
+            // Any age the deployment chooses (API.md §8 gives no bound; a test may sweep at
+            // once with 0), but under IN_FLIGHT_S each run's log line warns.
+            min_age_s: number(&var, "SWEEP_MIN_AGE_S", d.min_age_s, 0..=30 * 86_400)?,
             page_size: number(&var, "SWEEP_PAGE_SIZE", d.page_size.into(), 1..=1000)? as u32,
             max_pages: number(&var, "SWEEP_MAX_PAGES", d.max_pages.into(), 1..=1000)? as u32,
         };
@@ -52,6 +55,12 @@ impl Settings {
             return Err(format!("SWEEP_MAX_PAGES × SWEEP_PAGE_SIZE needs up to {worst} subrequests per run, over {SUBREQUEST_BUDGET}"));
         }
         Ok(settings)
+    }
+
+    /// What the run's log line says of settings that can delete an upload's object before the
+    /// upload points its item at it.
+    pub fn warning(&self) -> Option<&'static str> {
+        (self.min_age_s < IN_FLIGHT_S).then_some("SWEEP_MIN_AGE_S is under 600 s: an upload in flight can lose its object")
     }
 
     /// Cursor read and write, then per page one list plus, per chunk, one lookup and one delete.
@@ -95,6 +104,8 @@ pub struct Report {
     /// The first failure's detail, for whoever reads the log.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<&'static str>,
 }
 
 impl Report {
@@ -130,9 +141,15 @@ mod tests {
         assert_eq!(Settings::from_vars(|_| None), Ok(Settings::default()));
         let small = Settings::from_vars(vars(&[("SWEEP_MIN_AGE_S", " 600 "), ("SWEEP_PAGE_SIZE", "2"), ("SWEEP_MAX_PAGES", "1")]));
         assert_eq!(small, Ok(Settings { min_age_s: 600, page_size: 2, max_pages: 1 }));
+        assert_eq!(small.unwrap().warning(), None);
+        assert_eq!(Settings::default().warning(), None);
+        for young in ["0", "599"] {
+            let settings = Settings::from_vars(vars(&[("SWEEP_MIN_AGE_S", young)])).unwrap();
+            assert_eq!(settings.min_age_s, young.parse::<u64>().unwrap());
+            assert!(settings.warning().is_some(), "{young}");
+        }
         for (name, bad) in [
-            ("SWEEP_MIN_AGE_S", "0"),
-            ("SWEEP_MIN_AGE_S", "599"),
+            ("SWEEP_MIN_AGE_S", "2592001"),
             ("SWEEP_MIN_AGE_S", "-3600"),
             ("SWEEP_MIN_AGE_S", "1h"),
             ("SWEEP_PAGE_SIZE", "0"),

@@ -95,14 +95,37 @@ test("a walk longer than one run's page budget resumes from sweep:cursor and fin
   }
 });
 
-test("a setting that could delete an object an upload is about to reference stops the run, logged", async () => {
+test("SWEEP_MIN_AGE_S 0 sweeps at once (as a test may set it), with a warning in the line; out of range stops the run", async () => {
   const ctx = await sweepWorker({ SWEEP_MIN_AGE_S: "0" });
   try {
-    const orphan = await ctx.putObject(imageKey());
-    const line = await ctx.sweep(2 * HOUR);
+    const id = await ctx.seedItem();
+    const referenced = await ctx.putObject(imageKey(id));
+    await ctx.db.prepare("UPDATE list_items SET image_key = ? WHERE id = ?").bind(referenced, id).run();
+    await ctx.putObject(imageKey());
+    await new Promise((resolve) => setTimeout(resolve, 5)); // older than 0 s at the event's time
+    const line = await ctx.sweep(0);
+    assert.deepEqual(counts(line), { seen: 2, deleted: 1, kept: 1, errors: 0, pages: 1, resumed_from_cursor: false, complete: true });
+    assert.match(line.warning, /SWEEP_MIN_AGE_S is under 600 s/);
+    assert.deepEqual(await ctx.keys("list_items/"), [referenced]);
+  } finally {
+    await ctx.dispose();
+  }
+  const wrong = await sweepWorker({ SWEEP_MIN_AGE_S: "2592001" });
+  try {
+    const orphan = await wrong.putObject(imageKey());
+    const line = await wrong.sweep(2 * HOUR);
     assert.deepEqual(counts(line), { seen: 0, deleted: 0, kept: 0, errors: 1, pages: 0, resumed_from_cursor: false, complete: false });
     assert.match(line.first_error, /SWEEP_MIN_AGE_S/);
-    assert.deepEqual(await ctx.keys("list_items/"), [orphan]);
+    assert.deepEqual(await wrong.keys("list_items/"), [orphan]);
+  } finally {
+    await wrong.dispose();
+  }
+});
+
+test("the default SWEEP_MIN_AGE_S logs no warning", async () => {
+  const ctx = await sweepWorker();
+  try {
+    assert.equal((await ctx.sweep(0)).warning, undefined);
   } finally {
     await ctx.dispose();
   }
