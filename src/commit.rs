@@ -184,7 +184,8 @@ async fn committed<O: ObjectStore, I: ItemStore>(
             (target.log)(json!({"event": "old-image-delete-failed", "key": old, "error": e}));
         }
     }
-    // After the delete: a client that reads the item's objects once answered sees one.
+    // After the delete: a client that reads the item's objects once answered sees one (unless
+    // the store deadline passed during the delete and answered already).
     reply.send(Ok(updated));
     Settled::Committed
 }

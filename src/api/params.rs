@@ -57,8 +57,6 @@ pub fn decode(body: &[u8], query: impl IntoIterator<Item = (String, String)>) ->
     Ok(RawParams(params))
 }
 
-/// A direct upload's params: the query string alone (its body is the image, and counts as a
-/// param, so `no-params-decoded` never applies).
 /// The query string's pairs, decoded as a form (`&`-separated, `+` is a space, escapes
 /// decoded). A name or value whose escapes are not UTF-8 is `invalid-encoded-params`: a lenient
 /// decoding would turn it into U+FFFD and answer about a value the client never sent.
@@ -76,6 +74,8 @@ pub fn query_pairs(query: Option<&str>) -> Result<Vec<(String, String)>, Failure
     }).collect()
 }
 
+/// A direct upload's params: the query string alone (its body is the image, and counts as a
+/// param, so `no-params-decoded` never applies).
 pub fn query_params(query: impl IntoIterator<Item = (String, String)>) -> RawParams {
     RawParams(query.into_iter().map(|(key, value)| (key, Value::String(value))).collect())
 }

@@ -65,7 +65,7 @@ pub async fn upload_image(req: &mut Request, env: &Env, ctx: &Context, log: &mut
     // 5b. Every request that passes the session check counts, whatever happens next.
     crate::rate_limit::count_upload(env, auth.session.user_id).await?;
 
-    let limits = Limits::from_vars(|name| scalar_var(env, name)).map_err(Failure::Crash)?;
+    let limits = || Limits::from_vars(|name| scalar_var(env, name)).map_err(Failure::Crash);
 
     // 6. Params.
     let (id, source) = match kind {
@@ -83,8 +83,12 @@ pub async fn upload_image(req: &mut Request, env: &Env, ctx: &Context, log: &mut
             };
             if announced.is_none() {
                 // A body sent without a length (chunked) may still be empty: only its first
-                // byte tells, and the body is a param (step 6, before the item lookup).
-                reader = first_byte(reader, limits.upload_timeout_ms).await?;
+                // byte tells, and the body is a param (step 6, before the item lookup). If it
+                // fails to come, the other params' own failures are still answered first.
+                reader = match first_byte(reader, limits()?.upload_timeout_ms).await {
+                    Ok(reader) => reader,
+                    Err(image) => return Err(parse_direct_upload(&raw, false).err().unwrap_or(image)),
+                };
             }
             let params = parse_direct_upload(&raw, reader.is_none())?;
             let reader = reader.ok_or_else(|| Failure::MissingParams(vec!["image"]))?;
@@ -99,6 +103,7 @@ pub async fn upload_image(req: &mut Request, env: &Env, ctx: &Context, log: &mut
     // 8. Receive and validate the image, 9. store it and point the record at it. Under
     // ctx.wait_until: a client hanging up cannot cut this between the R2 write and the D1
     // update; the answer comes back as soon as it is known, the cleanup may go on after it.
+    let limits = limits()?;
     let job = StoreJob {
         items,
         images,

@@ -136,6 +136,16 @@ describe("direct upload", () => {
     assert.ok(took >= 1400 && took < 6000, `answered at the deadline: ${took} ms`);
   });
 
+  test("a first byte that never comes does not hide the other params' failures: missing id, then a bad id", async () => {
+    const p = await ctx.prepare();
+    const missing = await chunkedOverHttp(p, [], { query: { id: "" }, hang: true });
+    assert.equal(missing.body.status, "missing-param", JSON.stringify(missing.body));
+    assert.deepEqual(missing.body.data, { params: ["id"] });
+    const bad = await chunkedOverHttp(p, [], { query: { id: "abc" }, hang: true });
+    assert.equal(bad.body.status, "invalid-param", JSON.stringify(bad.body));
+    assert.deepEqual(bad.body.data, { param: "id", reason: "not-an-integer" });
+  });
+
   test("the deadline counts from the wait for the first byte: a late first byte leaves less time for the rest", async () => {
     const p = await ctx.prepare();
     const before = await ctx.getRow(p.id);

@@ -122,7 +122,7 @@ test("SWEEP_MIN_AGE_S 0 sweeps at once (as a test may set it), with a warning in
   }
 });
 
-test("the default SWEEP_MIN_AGE_S logs no warning", async () => {
+test("SWEEP_MIN_AGE_S at 3600 (the default's value) logs no warning", async () => {
   const ctx = await sweepWorker();
   try {
     assert.equal((await ctx.sweep(0)).warning, undefined);
